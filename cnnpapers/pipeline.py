@@ -1,0 +1,157 @@
+"""The notebook pipeline: jupytext sources → papermill at a budget → Jupyter Book pages.
+
+``notebooks/NAME.py`` (jupytext percent format) is the source of a chapter;
+``notebooks/NAME.ipynb`` holds the same cells with outputs of the ``smoke`` budget, which
+``pytest --nbval`` re-executes and compares; ``book/NAME.ipynb`` holds the outputs of the book's
+budget (``cpu`` by default), which Jupyter Book renders without executing again.
+
+    python -m cnnpapers.pipeline execute --budget cpu --out book [--only NAME ...]
+    python -m cnnpapers.pipeline check-sync
+    python -m cnnpapers.pipeline check-html _build/html
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+from .budgets import get_budget
+from .provenance import REPO_ROOT
+
+NOTEBOOKS = REPO_ROOT / "notebooks"
+INJECTED_TAG = "injected-parameters"
+
+
+def chapter_names() -> list[str]:
+    return sorted(p.stem for p in NOTEBOOKS.glob("*.py"))
+
+
+def _source_cells(nb) -> list[tuple[str, str]]:
+    """(cell type, source) of every cell a person wrote, i.e. without papermill's injected one."""
+    return [
+        (c.cell_type, c.source.strip())
+        for c in nb.cells
+        if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])
+    ]
+
+
+def out_of_sync() -> list[str]:
+    """Chapters whose stored notebook does not hold exactly the cells of its ``.py`` source."""
+    import jupytext
+    import nbformat
+
+    stale = []
+    for name in chapter_names():
+        ipynb = NOTEBOOKS / f"{name}.ipynb"
+        if not ipynb.exists():
+            stale.append(f"{name} (no .ipynb)")
+            continue
+        source = jupytext.read(NOTEBOOKS / f"{name}.py")
+        stored = nbformat.read(ipynb, as_version=4)
+        if _source_cells(source) != _source_cells(stored):
+            stale.append(name)
+    return stale
+
+
+def execute(budget: str, out: Path, kernel: str, only: list[str] | None = None) -> list[Path]:
+    """Run chapters with papermill at ``budget`` and write them to ``out`` atomically."""
+    import nbformat
+    import papermill
+
+    get_budget(budget)  # an unknown budget fails before anything runs
+    names = only or chapter_names()
+    unknown = sorted(set(names) - set(chapter_names()))
+    if unknown:
+        raise SystemExit(f"unknown chapter(s) {unknown}; chapters: {chapter_names()}")
+    stale = sorted(set(out_of_sync()) & set(names))
+    if stale:
+        raise SystemExit(f"notebooks out of sync with their .py sources: {stale}; run `make sync`")
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in names:
+        target = out / f"{name}.ipynb"
+        fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}-", suffix=".ipynb")
+        os.close(fd)
+        try:
+            print(f"[{budget}] {name} → {target.relative_to(REPO_ROOT) if target.is_relative_to(REPO_ROOT) else target}", flush=True)
+            papermill.execute_notebook(
+                str(NOTEBOOKS / f"{name}.ipynb"), tmp, parameters={"budget": budget},
+                kernel_name=kernel, cwd=str(NOTEBOOKS), progress_bar=False,
+            )
+            nb = nbformat.read(tmp, as_version=4)
+            _hide_injected_cell(nb)
+            nbformat.write(nb, tmp)
+            os.replace(tmp, target)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        written.append(target)
+    return written
+
+
+def _hide_injected_cell(nb) -> None:
+    """The book states the budget in each page's provenance line; the injected cell is noise."""
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if INJECTED_TAG in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+
+
+_ERROR_MARKERS = (
+    re.compile(r"Traceback \(most recent call last\)"),
+    re.compile(r'class="[^"]*\b(?:output error|traceback)\b'),
+    re.compile(r'class="[^"]*\boutput stderr\b[^"]*"[^>]*>\s*<pre>[^<]*(?:Error|Exception)'),
+)
+
+
+def error_pages(html_dir: Path) -> list[str]:
+    """Built pages that show an error or traceback output."""
+    bad = []
+    for page in sorted(Path(html_dir).rglob("*.html")):
+        if "_static" in page.parts or "_sources" in page.parts:
+            continue
+        text = html.unescape(page.read_text(errors="replace"))
+        if any(m.search(text) for m in _ERROR_MARKERS):
+            bad.append(str(page.relative_to(html_dir)))
+    return bad
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cnnpapers.pipeline", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    ex = sub.add_parser("execute", help="run chapters with papermill at a budget")
+    ex.add_argument("--budget", default="cpu")
+    ex.add_argument("--out", type=Path, default=REPO_ROOT / "book")
+    ex.add_argument("--kernel", default="cnnpapers")
+    ex.add_argument("--only", nargs="*", help="chapter names (default: all)")
+    sub.add_parser("check-sync", help="fail when a stored notebook differs from its .py source")
+    ch = sub.add_parser("check-html", help="fail when a built page shows an error output")
+    ch.add_argument("html_dir", type=Path)
+    args = parser.parse_args(argv)
+
+    if args.command == "execute":
+        try:
+            execute(args.budget, args.out.resolve(), args.kernel, args.only)
+        except ValueError as err:
+            parser.error(str(err))
+    elif args.command == "check-sync":
+        stale = out_of_sync()
+        if stale:
+            print(f"out of sync: {stale}; run `make sync`", file=sys.stderr)
+            return 1
+    else:
+        bad = error_pages(args.html_dir)
+        if bad:
+            print(f"pages with error outputs: {bad}", file=sys.stderr)
+            return 1
+        print(f"no error outputs in {args.html_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""The notebook pipeline: sources and stored notebooks agree, built pages carry no errors."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from cnnpapers import pipeline
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = pipeline.chapter_names()
+
+
+def test_every_stored_notebook_matches_its_py_source():
+    assert pipeline.out_of_sync() == [], "run `make sync` after editing notebooks/*.py"
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_chapter_has_papermill_parameters(name):
+    nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
+    for parameter in ("budget", "dataset", "seed", "device"):
+        assert f"{parameter} =" in tagged[0].source
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_book_page_ran_at_a_real_budget_without_errors(name):
+    page = ROOT / "book" / f"{name}.ipynb"
+    assert page.exists(), f"book/{name}.ipynb missing; run `make execute`"
+    nb = nbformat.read(page, as_version=4)
+    assert nb.metadata["papermill"]["parameters"]["budget"] in ("cpu", "gpu", "paper")
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            assert out.output_type != "error", f"{name}: a cell raised {out.get('ename')}"
+
+
+def test_stale_notebook_is_detected(tmp_path, monkeypatch):
+    (tmp_path / "x.py").write_text("# %%\nprint(1)\n")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(2)")])
+    nbformat.write(nb, tmp_path / "x.ipynb")
+    monkeypatch.setattr(pipeline, "NOTEBOOKS", tmp_path)
+    assert pipeline.out_of_sync() == ["x"]
+
+
+def test_error_outputs_in_built_html_are_found(tmp_path):
+    (tmp_path / "ok.html").write_text("<div class='cell_output'><pre>42</pre></div>")
+    (tmp_path / "bad.html").write_text("<pre>Traceback (most recent call last):\n  File ...</pre>")
+    assert pipeline.error_pages(tmp_path) == ["bad.html"]
