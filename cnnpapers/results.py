@@ -27,6 +27,8 @@ from .budgets import get_budget
 RESULTS_DIR_ENV = "CNNPAPERS_RESULTS"
 FORCE_ENV = "CNNPAPERS_FORCE"
 UNCACHED_BUDGETS = {"smoke"}
+# Results of this process, so a chapter and its claim checks share one run even at smoke budget.
+_MEMO: dict[tuple[str, str, str], "Result"] = {}
 
 
 @dataclass
@@ -112,6 +114,16 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
+def lookup(experiment: str, config: dict[str, Any], root: Path | None = None) -> Result | None:
+    """A result already computed in this process or stored on disk, without running anything."""
+    memo = _MEMO.get(_memo_key(experiment, config, root))
+    return memo if memo is not None else load(experiment, config, root)
+
+
+def _memo_key(experiment: str, config: dict[str, Any], root: Path | None) -> tuple[str, str, str]:
+    return (str(results_root() if root is None else root), experiment, config_hash(config))
+
+
 def cached(
     experiment: str,
     config: dict[str, Any],
@@ -130,8 +142,9 @@ def cached(
     if force is None:
         force = os.environ.get(FORCE_ENV, "") not in ("", "0")
     store = config["budget"] not in UNCACHED_BUDGETS
-    if store and not force:
-        hit = load(experiment, config, root)
+    key = _memo_key(experiment, config, root)
+    if not force:
+        hit = _MEMO.get(key) or (load(experiment, config, root) if store else None)
         if hit is not None:
             return hit
     start = time.perf_counter()
@@ -145,4 +158,5 @@ def cached(
                     out["metrics"], out.get("curves", {}), prov)
     if store:
         save(result, root)
+    _MEMO[key] = result
     return result

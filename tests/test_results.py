@@ -96,3 +96,12 @@ def test_budgets_keep_the_schedule_shape():
         assert 1 <= b.epochs(300) <= 300
     with pytest.raises(ValueError, match="choose one of"):
         get_budget("tiny")
+
+
+def test_lookup_sees_results_of_this_process_even_at_smoke(tmp_path):
+    config = _config(budget="smoke", tag="memo")
+    assert results.lookup("ch/memo", config, root=tmp_path) is None
+    first = results.cached("ch/memo", config, lambda: {"metrics": {"x": 1}}, root=tmp_path)
+    assert results.lookup("ch/memo", config, root=tmp_path) is first
+    again = results.cached("ch/memo", config, lambda: pytest.fail("recomputed"), root=tmp_path)
+    assert again is first

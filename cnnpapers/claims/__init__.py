@@ -1,0 +1,133 @@
+"""The claims ledger: every testable claim of the notes, registered once with its check.
+
+A claim is a sentence of a note ("DenseNet-BC with L=100, k=12 has 0.8M parameters"), where it
+comes from, the number as quoted, and a *check*: a function that measures our number with the
+library and returns :class:`Evidence` with a :class:`Verdict`. Chapters show the evidence next to
+the figure that supports it; the ledger page lists all claims with their verdicts.
+
+Checks that need training read results through :mod:`cnnpapers.results`; given a context with
+``run=False`` (the ledger page) they only look up what a chapter already computed and otherwise
+answer :attr:`Verdict.NOT_RUN`, so the ledger never retrains anything.
+
+One module per chapter registers its claims (``cnnpapers/claims/densenet.py`` ...), using
+:func:`claim` as a decorator on the check.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Callable
+
+import pandas as pd
+from IPython.display import Markdown
+
+from ..budgets import get_budget
+
+
+class Verdict(str, enum.Enum):
+    REPRODUCED = "reproduced"
+    PARTLY = "partly reproduced"
+    NOT_REPRODUCED = "not reproduced"
+    NEEDS_DATA = "needs CIFAR/SVHN/ImageNet"
+    NEEDS_GPU = "needs a GPU"
+    NOT_RUN = "not run at this budget"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a check may use: the budget and device, and whether it may run experiments."""
+
+    budget: str
+    device: str = "cpu"
+    run: bool = True
+
+
+@dataclass(frozen=True)
+class Evidence:
+    ours: str  # our number, formatted with its unit
+    verdict: Verdict
+    detail: str = ""  # one sentence: how we measured, what differs
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    chapter: str  # notebook name under notebooks/, e.g. "densenet"
+    source: str  # note and section/table, e.g. "note 000, Table 2"
+    statement: str  # the note's claim, in English
+    quoted: str  # the number as the note/paper prints it ("0.8M", "28%")
+    kind: str  # params | flops | savings | ordering | memory | speed | error | other
+    check: Callable[[Context], Evidence]
+
+
+KINDS = ("params", "flops", "savings", "ordering", "memory", "speed", "error", "other")
+CHAPTER_MODULES = ("opening", "densenet", "survey", "resnext", "performance")
+_CLAIMS: dict[str, Claim] = {}
+
+
+def claim(id: str, *, chapter: str, source: str, statement: str, quoted: str, kind: str):
+    """Register the decorated function as the check of a claim."""
+    if kind not in KINDS:
+        raise ValueError(f"claim {id}: kind must be one of {KINDS}, got {kind!r}")
+
+    def register(check: Callable[[Context], Evidence]) -> Callable[[Context], Evidence]:
+        if id in _CLAIMS:
+            raise ValueError(f"claim {id!r} is registered twice")
+        _CLAIMS[id] = Claim(id, chapter, source, statement, quoted, kind, check)
+        return check
+
+    return register
+
+
+def _load_all() -> None:
+    for name in CHAPTER_MODULES:
+        try:
+            import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as err:  # a chapter without claims yet
+            if err.name != f"{__name__}.{name}":
+                raise
+
+
+def list_claims(chapter: str | None = None) -> list[Claim]:
+    _load_all()
+    return [c for c in _CLAIMS.values() if chapter is None or c.chapter == chapter]
+
+
+def get_claim(id: str) -> Claim:
+    _load_all()
+    try:
+        return _CLAIMS[id]
+    except KeyError:
+        raise ValueError(f"unknown claim {id!r}; see cnnpapers.claims.list_claims()") from None
+
+
+def evaluate(id: str, budget: str, device: str = "cpu", run: bool = True) -> Evidence:
+    get_budget(budget)
+    evidence = get_claim(id).check(Context(budget, device, run))
+    if not isinstance(evidence, Evidence):
+        raise TypeError(f"check of claim {id!r} returned {type(evidence).__name__}, not Evidence")
+    return evidence
+
+
+def ledger(budget: str, device: str = "cpu", run: bool = False, chapter: str | None = None) -> pd.DataFrame:
+    """Every claim (of ``chapter``) with its evidence at ``budget``; by default runs nothing."""
+    rows = []
+    for c in list_claims(chapter):
+        ev = evaluate(c.id, budget, device, run)
+        rows.append({"claim": c.id, "chapter": c.chapter, "source": c.source, "statement": c.statement,
+                     "quoted": c.quoted, "ours": ev.ours, "verdict": ev.verdict.value, "detail": ev.detail})
+    return pd.DataFrame(rows)
+
+
+def report(ids: list[str], budget: str, device: str = "cpu") -> Markdown:
+    """The chapter-side view: each claim, the quote, our number and the verdict, as Markdown."""
+    lines = []
+    for id in ids:
+        c, ev = get_claim(id), evaluate(id, budget, device, run=True)
+        lines.append(
+            f"- **{ev.verdict.value.capitalize()}** — {c.statement} *({c.source}; quoted: {c.quoted})*  \n"
+            f"  Ours: **{ev.ours}**{'. ' + ev.detail if ev.detail else ''}"
+        )
+    return Markdown("\n".join(lines))
