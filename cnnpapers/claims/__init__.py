@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+import pkgutil
 from importlib import import_module
 from typing import Callable
 
@@ -63,7 +64,6 @@ class Claim:
 
 
 KINDS = ("params", "flops", "savings", "ordering", "memory", "speed", "error", "other")
-CHAPTER_MODULES = ("opening", "densenet", "survey", "resnext", "performance")
 _CLAIMS: dict[str, Claim] = {}
 
 
@@ -82,12 +82,9 @@ def claim(id: str, *, chapter: str, source: str, statement: str, quoted: str, ki
 
 
 def _load_all() -> None:
-    for name in CHAPTER_MODULES:
-        try:
-            import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as err:  # a chapter without claims yet
-            if err.name != f"{__name__}.{name}":
-                raise
+    """Import every claims module of this package; each registers its chapter's claims."""
+    for info in pkgutil.iter_modules(__path__):
+        import_module(f"{__name__}.{info.name}")
 
 
 def list_claims(chapter: str | None = None) -> list[Claim]:
