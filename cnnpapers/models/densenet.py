@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..registry import Category, Reported, register_model
-from ._common import require, require_choice, require_positive_int
+from ._common import require, require_choice, require_positive_int, require_probability
 
 STEMS = ("imagenet", "cifar")
 CIFAR_STEM_CHANNELS = 16  # Sec. 3: "a convolution with 16 (or twice the growth rate for BC)"
@@ -293,8 +293,7 @@ def _check_config(block_config, growth_rate, num_init_features, bn_size, compres
         require_positive_int(name, value)
     require(_is_real(compression) and 0 < compression <= 1,
             f"compression θ must lie in (0, 1] (Sec. 3), got {compression!r}")
-    require(_is_real(drop_rate) and 0 <= drop_rate < 1,
-            f"drop_rate must lie in [0, 1), got {drop_rate!r}")
+    require_probability("drop_rate", drop_rate)
     require_choice("stem", stem, STEMS)
 
 

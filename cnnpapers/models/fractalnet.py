@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..registry import Category, Reported, register_model
-from ._common import require, require_positive_int
+from ._common import require, require_positive_int, require_probability
 
 CIFAR_CHANNELS = (64, 128, 256, 512, 512)  # filters of the B = 5 CIFAR blocks
 CIFAR_DROPOUT = (0.0, 0.1, 0.2, 0.3, 0.4)  # the paper fixes the dropout rate per block
@@ -149,8 +149,7 @@ class FractalNet(nn.Module):
                 and all(isinstance(p, (int, float)) and 0 <= p < 1 for p in dropout),
                 f"dropout must give a rate in [0, 1) for each of the {len(channels)} blocks, "
                 f"got {dropout!r}")
-        require(isinstance(local_drop_prob, (int, float)) and 0 <= local_drop_prob < 1,
-                f"local_drop_prob must be in [0, 1), got {local_drop_prob!r}")
+        require_probability("local_drop_prob", local_drop_prob)
         require(isinstance(global_drop_ratio, (int, float)) and 0 <= global_drop_ratio <= 1,
                 f"global_drop_ratio must be in [0, 1], got {global_drop_ratio!r}")
         self.columns = columns

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..registry import Category, Reported, register_model
-from ._common import require, require_positive_int
+from ._common import require, require_positive_int, require_probability
 
 
 class _HighwayConv(nn.Module):
@@ -89,8 +89,7 @@ class HighwayNet(nn.Module):
         require(isinstance(transform_bias, (int, float)) and not isinstance(transform_bias, bool),
                 f"transform_bias must be a number (the paper uses negative values, e.g. -1 to "
                 f"-3), got {transform_bias!r}")
-        require(isinstance(dropout, (int, float)) and 0 <= dropout < 1,
-                f"dropout must be a probability in [0, 1), got {dropout!r}")
+        require_probability("dropout", dropout)
         self.depth = len(widths) + sum(layers_per_stage) + 2
         self.stages = nn.Sequential(*(
             self._stage(widths[s - 1] if s else in_channels, widths[s], layers_per_stage[s],

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from ..registry import Category, Reported, register_model
-from ._common import require, require_positive_int
+from ._common import require, require_positive_int, require_probability
 
 # -- MobileNet v1 ---------------------------------------------------------------------------------
 
@@ -232,7 +232,7 @@ class MobileNetV2(nn.Module):
         require_positive_int("num_classes", num_classes)
         require_positive_int("in_channels", in_channels)
         _require_width_multiplier(width_multiplier)
-        require(0 <= dropout < 1, f"dropout must be in [0, 1), got {dropout!r}")
+        require_probability("dropout", dropout)
         channels = make_divisible(V2_STEM_CHANNELS * width_multiplier)
         self.last_channel = make_divisible(V2_LAST_CHANNELS * max(1.0, width_multiplier))
         features: list[nn.Module] = [ConvBNReLU(in_channels, channels, stride=2)]

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..registry import Category, Reported, register_model
-from ._common import require, require_positive_int
+from ._common import require, require_positive_int, require_probability
 
 STEM_WIDTH = 16  # Table 1: conv1 has 16 filters for every k
 GROUP_WIDTHS = (16, 32, 64)  # Table 1: conv2-conv4 have 16k, 32k and 64k filters
@@ -78,8 +78,7 @@ class WideResNet(nn.Module):
                 and widen_factor >= 1,
                 f"widen_factor k must be a positive integer (k = 1 is a thin pre-activation "
                 f"ResNet), got {widen_factor!r}")
-        require(isinstance(dropout, (int, float)) and 0 <= dropout < 1,
-                f"dropout must be a probability in [0, 1), got {dropout!r}")
+        require_probability("dropout", dropout)
         widths = [STEM_WIDTH] + [w * widen_factor for w in GROUP_WIDTHS]
         self.stem = nn.Conv2d(in_channels, STEM_WIDTH, 3, 1, 1, bias=False)
         self.groups = nn.Sequential(*(
