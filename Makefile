@@ -41,6 +41,7 @@ execute:                                  ## papermill every chapter at BUDGET i
 html:                                     ## render book/ with Jupyter Book (warnings are errors)
 	$(VENV)/bin/jupyter-book build . -W --keep-going
 	$(PY) -m cnnpapers.pipeline check-html _build/html
+	$(PY) -m cnnpapers.bookpages check-links _build/html
 
 notebooks:                                ## refresh the smoke outputs that nbval checks
 	$(PY) -m cnnpapers.pipeline execute --budget smoke --out notebooks --kernel $(KERNEL)

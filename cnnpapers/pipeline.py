@@ -28,15 +28,20 @@ INJECTED_TAG = "injected-parameters"
 
 
 def chapter_names() -> list[str]:
-    return sorted(p.stem for p in NOTEBOOKS.glob("*.py"))
+    """Chapters in execution order: the appendices last, since they read what chapters stored."""
+    return sorted((p.stem for p in NOTEBOOKS.glob("*.py")), key=lambda n: (n.startswith("appendix_"), n))
 
 
-def _source_cells(nb) -> list[tuple[str, str]]:
-    """(cell type, source) of every cell a person wrote, i.e. without papermill's injected one."""
+def _tags(cell) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def _source_cells(nb) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(type, source, tags) of every cell a person wrote, i.e. without papermill's injected one."""
     return [
-        (c.cell_type, c.source.strip())
+        (c.cell_type, c.source.strip(), tuple(sorted(_tags(c))))
         for c in nb.cells
-        if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])
+        if INJECTED_TAG not in _tags(c)
     ]
 
 
@@ -64,8 +69,8 @@ def execute(budget: str, out: Path, kernel: str, only: list[str] | None = None) 
     import papermill
 
     get_budget(budget)  # an unknown budget fails before anything runs
-    names = only or chapter_names()
-    unknown = sorted(set(names) - set(chapter_names()))
+    names = [n for n in chapter_names() if not only or n in only]
+    unknown = sorted(set(only or []) - set(chapter_names()))
     if unknown:
         raise SystemExit(f"unknown chapter(s) {unknown}; chapters: {chapter_names()}")
     stale = sorted(set(out_of_sync()) & set(names))
@@ -83,9 +88,10 @@ def execute(budget: str, out: Path, kernel: str, only: list[str] | None = None) 
                 str(NOTEBOOKS / f"{name}.ipynb"), tmp, parameters={"budget": budget},
                 kernel_name=kernel, cwd=str(NOTEBOOKS), progress_bar=False,
             )
-            nb = nbformat.read(tmp, as_version=4)
-            _hide_injected_cell(nb)
-            nbformat.write(nb, tmp)
+            if out.resolve() != NOTEBOOKS.resolve():  # nbval needs the stored cells untouched
+                nb = nbformat.read(tmp, as_version=4)
+                _fold_injected_parameters(nb)
+                nbformat.write(nb, tmp)
             os.replace(tmp, target)
         finally:
             Path(tmp).unlink(missing_ok=True)
@@ -93,12 +99,26 @@ def execute(budget: str, out: Path, kernel: str, only: list[str] | None = None) 
     return written
 
 
-def _hide_injected_cell(nb) -> None:
-    """The book states the budget in each page's provenance line; the injected cell is noise."""
+def _fold_injected_parameters(nb) -> None:
+    """Show readers the parameters a page really ran with, in the ``parameters`` cell itself.
+
+    Papermill adds a cell after ``parameters`` that overrides some values; on a book page that
+    leaves ``budget = "smoke"`` on display while the numbers come from ``budget = "cpu"``. Each
+    overridden assignment is rewritten in place (its comment kept) and the injected cell hidden.
+    """
+    params = next((c for c in nb.cells if "parameters" in _tags(c)), None)
     for cell in nb.cells:
-        tags = cell.get("metadata", {}).get("tags", [])
-        if INJECTED_TAG in tags and "remove-cell" not in tags:
-            tags.append("remove-cell")
+        if INJECTED_TAG not in _tags(cell):
+            continue
+        if params is not None:
+            for line in cell.source.splitlines():
+                m = re.match(r"(\w+) = (.*)$", line)
+                if m:
+                    params.source = re.sub(
+                        rf"^{m[1]} = [^#\n]*?(\s*#.*)?$", lambda old: f"{m[1]} = {m[2]}{old[1] or ''}",
+                        params.source, count=1, flags=re.M)
+        if "remove-cell" not in _tags(cell):
+            cell.metadata.setdefault("tags", []).append("remove-cell")
 
 
 _ERROR_MARKERS = (

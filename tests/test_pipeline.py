@@ -47,3 +47,21 @@ def test_error_outputs_in_built_html_are_found(tmp_path):
     (tmp_path / "ok.html").write_text("<div class='cell_output'><pre>42</pre></div>")
     (tmp_path / "bad.html").write_text("<pre>Traceback (most recent call last):\n  File ...</pre>")
     assert pipeline.error_pages(tmp_path) == ["bad.html"]
+
+
+def test_book_pages_show_the_parameters_they_ran_with():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('budget = "smoke"  # smoke | cpu\nseed = 0',
+                                  metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell('# Parameters\nbudget = "cpu"\n',
+                                  metadata={"tags": ["injected-parameters"]}),
+    ])
+    pipeline._fold_injected_parameters(nb)
+    assert nb.cells[0].source == 'budget = "cpu"  # smoke | cpu\nseed = 0'
+    assert "remove-cell" in nb.cells[1].metadata.tags
+
+
+def test_appendices_run_after_the_chapters_they_summarise():
+    names = pipeline.chapter_names()
+    first_appendix = next(i for i, n in enumerate(names) if n.startswith("appendix_"))
+    assert all(n.startswith("appendix_") for n in names[first_appendix:])

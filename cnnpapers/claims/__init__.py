@@ -22,7 +22,6 @@ from importlib import import_module
 from typing import Callable
 
 import pandas as pd
-from IPython.display import Markdown
 
 from ..budgets import get_budget
 
@@ -118,8 +117,10 @@ def ledger(budget: str, device: str = "cpu", run: bool = False, chapter: str | N
     return pd.DataFrame(rows)
 
 
-def report(ids: list[str], budget: str, device: str = "cpu") -> Markdown:
+def report(ids: list[str], budget: str, device: str = "cpu"):
     """The chapter-side view: each claim, the quote, our number and the verdict, as Markdown."""
+    from IPython.display import Markdown  # notebooks only; the CLI runs where IPython may be absent
+
     lines = []
     for id in ids:
         c, ev = get_claim(id), evaluate(id, budget, device, run=True)
