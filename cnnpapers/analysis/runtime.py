@@ -24,8 +24,11 @@ Naming: in this module, as in the ShuffleNet v2 paper, **MAC means memory access
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import statistics
+import sys
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
@@ -86,6 +89,21 @@ class RuntimeBreakdown:
                              "share": (per / total if total > 0 else per * 0).to_numpy()})
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Send file descriptor 2 to /dev/null: the profiler's C++ backend logs its start and stop
+    there, with timestamps, which would otherwise land in notebooks and logs."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def runtime_breakdown(model: nn.Module, x: torch.Tensor, *, repeats: int = 5,
                       warmup: int = 2) -> RuntimeBreakdown:
     """Profile ``repeats`` inference passes of ``model`` on ``x`` and split the time by category.
@@ -105,7 +123,7 @@ def runtime_breakdown(model: nn.Module, x: torch.Tensor, *, repeats: int = 5,
                 model(x)
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
-            with profile(activities=activities) as prof:
+            with _native_stderr_silenced(), profile(activities=activities) as prof:
                 for _ in range(repeats):
                     model(x)
                 if device.type == "cuda":

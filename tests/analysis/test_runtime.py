@@ -1,6 +1,7 @@
 """Structure and sanity of the runtime instruments; no timed assertions (machines are noisy)."""
 
 import math
+import os
 
 import pytest
 import torch
@@ -115,3 +116,11 @@ def test_benchmark_sizes_follow_the_budget():
     assert runtime.benchmark_size("cpu").spatial == 56  # the paper's 56x56 input
     assert runtime.benchmark_size("gpu").widths == (1, 2, 4)
     assert runtime.benchmark_size("smoke").spatial < 56
+
+
+def test_profiler_native_logging_is_silenced_and_stderr_restored(capfd):
+    with runtime._native_stderr_silenced():
+        os.write(2, b"hidden\n")
+    os.write(2, b"shown\n")
+    err = capfd.readouterr().err
+    assert "hidden" not in err and "shown" in err
