@@ -91,6 +91,8 @@ _PAPERS = [
           "Networks", "Khan, Sohail, Zahoora, Qureshi", 2020, "Artif. Intell. Rev.", "1901.06032"),
     Paper("xiao2017", "Fashion-MNIST: a Novel Image Dataset for Benchmarking Machine Learning "
           "Algorithms", "Xiao, Rasul, Vollgraf", 2017, "arXiv", "1708.07747"),
+    Paper("yang2019", "A Mean Field Theory of Batch Normalization",
+          "Yang, Pennington, Rao, Sohl-Dickstein, Schoenholz", 2019, "ICLR", "1902.08129"),
 ]
 
 PAPERS: dict[str, Paper] = {p.key: p for p in _PAPERS}
