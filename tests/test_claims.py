@@ -44,3 +44,14 @@ def test_ledger_lists_every_claim():
     table = claims.ledger("smoke")
     assert list(table["claim"]) == ALL
     assert set(table["verdict"]) <= {v.value for v in Verdict}
+
+
+def test_a_trained_claim_has_no_verdict_at_the_smoke_budget(monkeypatch):
+    monkeypatch.setattr(claims, "_CLAIMS", dict(claims._CLAIMS))
+    measured = Evidence("1.2 points", Verdict.REPRODUCED, "two seeds")
+    claims.claim("test.trained", chapter="opening", source="s", statement="s", quoted="q",
+                 kind="error", trained=True)(lambda ctx: measured)
+    smoke = claims.evaluate("test.trained", "smoke")
+    assert smoke.verdict is Verdict.NOT_RUN and smoke.ours == "1.2 points"
+    assert smoke.detail.startswith(claims.SMOKE_NOTE) and smoke.detail.endswith("two seeds")
+    assert claims.evaluate("test.trained", "cpu") == measured

@@ -7,7 +7,10 @@ the figure that supports it; the ledger page lists all claims with their verdict
 
 Checks that need training read results through :mod:`cnnpapers.results`; given a context with
 ``run=False`` (the ledger page) they only look up what a chapter already computed and otherwise
-answer :attr:`Verdict.NOT_RUN`, so the ledger never retrains anything.
+answer :attr:`Verdict.NOT_RUN`, so the ledger never retrains anything. A claim registered with
+``trained=True`` is judged on training runs or timings: at the ``smoke`` budget (a few optimiser
+steps, one untimed pass) its numbers only show that the code runs, so its verdict there is
+:attr:`Verdict.NOT_RUN` whatever the numbers say.
 
 One module per chapter registers its claims (``cnnpapers/claims/densenet.py`` ...), using
 :func:`claim` as a decorator on the check.
@@ -60,21 +63,24 @@ class Claim:
     quoted: str  # the number as the note/paper prints it ("0.8M", "28%")
     kind: str  # params | flops | savings | ordering | memory | speed | error | other
     check: Callable[[Context], Evidence]
+    trained: bool = False  # judged on training runs or timings: no verdict at the smoke budget
 
 
 KINDS = ("params", "flops", "savings", "ordering", "memory", "speed", "error", "other")
 _CLAIMS: dict[str, Claim] = {}
 
 
-def claim(id: str, *, chapter: str, source: str, statement: str, quoted: str, kind: str):
-    """Register the decorated function as the check of a claim."""
+def claim(id: str, *, chapter: str, source: str, statement: str, quoted: str, kind: str,
+          trained: bool = False):
+    """Register the decorated function as the check of a claim (``trained``: see the module
+    docstring)."""
     if kind not in KINDS:
         raise ValueError(f"claim {id}: kind must be one of {KINDS}, got {kind!r}")
 
     def register(check: Callable[[Context], Evidence]) -> Callable[[Context], Evidence]:
         if id in _CLAIMS:
             raise ValueError(f"claim {id!r} is registered twice")
-        _CLAIMS[id] = Claim(id, chapter, source, statement, quoted, kind, check)
+        _CLAIMS[id] = Claim(id, chapter, source, statement, quoted, kind, check, trained)
         return check
 
     return register
@@ -99,12 +105,21 @@ def get_claim(id: str) -> Claim:
         raise ValueError(f"unknown claim {id!r}; see cnnpapers.claims.list_claims()") from None
 
 
+SMOKE_NOTE = "smoke budget: these numbers show that the code runs, not the claim"
+
+
 def evaluate(id: str, budget: str, device: str = "cpu", run: bool = True) -> Evidence:
-    get_budget(budget)
-    evidence = get_claim(id).check(Context(budget, device, run))
+    c = get_claim(id)
+    evidence = c.check(Context(get_budget(budget).name, device, run))
     if not isinstance(evidence, Evidence):
         raise TypeError(f"check of claim {id!r} returned {type(evidence).__name__}, not Evidence")
+    if c.trained and budget == "smoke" and evidence.verdict in _JUDGED:
+        detail = f"{SMOKE_NOTE}; {evidence.detail}" if evidence.detail else SMOKE_NOTE
+        return Evidence(evidence.ours, Verdict.NOT_RUN, detail)
     return evidence
+
+
+_JUDGED = (Verdict.REPRODUCED, Verdict.PARTLY, Verdict.NOT_REPRODUCED)
 
 
 def ledger(budget: str, device: str = "cpu", run: bool = False, chapter: str | None = None) -> pd.DataFrame:
