@@ -220,9 +220,12 @@ def _list_schedules(_: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from .bench import get_benchmark
+    from .bench import BenchInputError, get_benchmark
 
-    get_benchmark(args.benchmark).run(args)
+    try:
+        get_benchmark(args.benchmark).run(args)
+    except BenchInputError as err:
+        raise UsageError(str(err)) from None
     return 0
 
 

@@ -280,3 +280,322 @@ def fast_path_parity(args: argparse.Namespace) -> results.Result:
     print(f"  speed-up {result.metrics['speedup']:.2f}x; largest test-error gap "
           f"{result.metrics['max_test_error_gap']:.2%}")
     return result
+
+
+# --------------------------------------------------------------------------- memory and torchvision
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One model to measure: ours (``cnnpapers``) or torchvision's, naive or memory-efficient.
+
+    A module-level value, so :func:`cnnpapers.analysis.memory.process_peak_rss` can pickle it.
+    """
+
+    source: str  # "cnnpapers" or "torchvision"
+    model: str
+    memory_efficient: bool
+    num_classes: int
+
+    @property
+    def label(self) -> str:
+        form = "memory-efficient" if self.memory_efficient else "naive"
+        return f"{'torchvision ' if self.source == 'torchvision' else ''}{self.model}, {form}"
+
+
+def build_variant(variant: Variant) -> torch.nn.Module:
+    """The variant's model, freshly initialised (weights are loaded afterwards where shared)."""
+    if variant.source == "torchvision":
+        import torchvision
+
+        return torchvision.models.get_model(variant.model, num_classes=variant.num_classes,
+                                            memory_efficient=variant.memory_efficient)
+    return create_model(variant.model, num_classes=variant.num_classes,
+                        memory_efficient=variant.memory_efficient)
+
+
+class BenchInputError(ValueError):
+    """A benchmark option the benchmark cannot use; raised before anything is measured."""
+
+
+def check_sizes(batch_size: int, image_size: int, model: str) -> None:
+    """One clear error for a batch or image size the model cannot take."""
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise BenchInputError(f"batch size must be a positive integer, got {batch_size!r}; "
+                              f"pass --batch-size N with N >= 1")
+    least = model_info(model).min_input_size
+    if not isinstance(image_size, int) or image_size < least:
+        raise BenchInputError(f"{model} needs images of at least {least}x{least}, got "
+                              f"{image_size!r}; pass --image-size N with N >= {least}")
+
+
+def train_step(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> Callable[[], None]:
+    """One eager fp32 training step (forward, cross-entropy, backward, SGD with lr 0, so repeated
+    steps see the same weights)."""
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)
+
+    def step() -> None:
+        model.train()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    return step
+
+
+def inference_step(model: torch.nn.Module, x: torch.Tensor) -> Callable[[], None]:
+    """One eval-mode forward without autograd."""
+    def step() -> None:
+        model.eval()
+        with torch.no_grad():
+            model(x)
+    return step
+
+
+def interleaved_times(steps: dict[str, Callable[[], None]], device: torch.device, *,
+                      warmup: int, rounds: int) -> dict[str, list[float]]:
+    """Seconds per call of every step, the steps taking turns round by round so that all of them
+    share every burst of load a shared machine sees (timed by ``throughput.time_call``)."""
+    from .analysis.throughput import time_call
+
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(warmup):
+        for step in steps.values():
+            step()
+    for _ in range(rounds):
+        for name, step in steps.items():
+            times[name] += time_call(step, device=device, warmup=0, repeats=1)
+    return times
+
+
+def peak_memory(variant: Variant, model: torch.nn.Module, x: torch.Tensor, *, train: bool,
+                rss: bool) -> dict[str, Any]:
+    """Memory of one pass of ``model`` on ``x``: on CUDA the allocator's peak above the baseline;
+    on CPU the bytes saved for backward (counted on the meta device; training only) and, if
+    ``rss``, a fresh process's peak RSS increase (training only)."""
+    from .analysis import memory
+
+    if x.device.type == "cuda":
+        model.train(train)
+        with torch.set_grad_enabled(train):
+            peak = memory.cuda_peak_memory(model, x, backward=train)
+        return {"cuda_peak_bytes": peak["cuda_increase_bytes"]}
+    if not train:
+        return {}
+    with torch.device("meta"):
+        meta_model = build_variant(variant).train()
+        saved = memory.saved_tensor_bytes(meta_model, torch.empty(x.shape))
+    out: dict[str, Any] = {"saved_bytes": saved.bytes}
+    if rss:
+        out["rss_peak_bytes"] = memory.process_peak_rss(
+            build_variant, variant, tuple(x.shape[1:]), batch_size=len(x))["rss_increase_bytes"]
+    return out
+
+
+def measure_variants(variants: list[Variant], *, batch_size: int, image_size: int,
+                     device: torch.device, modes: tuple[str, ...], warmup: int, rounds: int,
+                     rss: bool, seed: int) -> dict[str, dict[str, Any]]:
+    """Per variant label: median s/step and images/s per mode (modes interleaved across variants
+    in one process), the per-round times, and peak memory (see :func:`peak_memory`).
+
+    Every variant gets the first one's weights (ours load torchvision's ``state_dict`` strictly).
+    """
+    torch.manual_seed(seed)
+    models = {v.label: build_variant(v) for v in variants}
+    reference = next(iter(models.values())).state_dict()
+    for model in models.values():
+        model.load_state_dict(reference)
+        model.to(device)
+    x = torch.randn(batch_size, 3, image_size, image_size, device=device)
+    y = torch.randint(variants[0].num_classes, (batch_size,), device=device)
+    out: dict[str, dict[str, Any]] = {v.label: {} for v in variants}
+    for mode in modes:
+        steps = {name: (train_step(m, x, y) if mode == "train" else inference_step(m, x))
+                 for name, m in models.items()}
+        times = interleaved_times(steps, device, warmup=warmup, rounds=rounds)
+        for name, t in times.items():
+            median = statistics.median(t)
+            out[name].update({f"{mode}_s_per_step": median, f"{mode}_rounds_s": t,
+                              f"{mode}_images_per_s": batch_size / median})
+    for v in variants:
+        for mode in modes:
+            mem = peak_memory(v, models[v.label], x, train=mode == "train", rss=rss)
+            out[v.label].update({f"{mode}_{k}": b for k, b in mem.items()})
+    return out
+
+
+def ratios(numerator: dict[str, Any], denominator: dict[str, Any]) -> dict[str, float]:
+    """numerator/denominator for every numeric measurement the two have in common."""
+    return {k: numerator[k] / denominator[k] for k in numerator
+            if k in denominator and isinstance(numerator[k], (int, float))
+            and not isinstance(numerator[k], bool) and denominator[k]}
+
+
+def _configure_sizes(parser: argparse.ArgumentParser, model: str) -> None:
+    parser.add_argument("--model", default=model, help=f"registered model (default: {model})")
+    parser.add_argument("--budget", default="cpu", choices=list(BUDGETS),
+                        help="sets the default sizes; smoke results are not stored")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=None, help="default by budget")
+    parser.add_argument("--image-size", type=int, default=None, help="default by budget")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="timed interleaved rounds; medians are reported (default by budget)")
+    parser.add_argument("--rss", action=argparse.BooleanOptionalAction, default=None,
+                        help="CPU: also a fresh process's peak RSS (default: off at smoke)")
+
+
+def _plan(args: argparse.Namespace, *, batch: tuple[int, int, int], image: tuple[int, int, int]
+          ) -> dict[str, Any]:
+    """Sizes from the options, else the budget's (smoke, cpu, gpu) defaults."""
+    b = get_budget(args.budget)
+
+    def given_or(value: int | None, smoke: int, cpu: int, gpu: int) -> int:
+        return b.pick(smoke=smoke, cpu=cpu, gpu=gpu) if value is None else value
+
+    plan = {"batch_size": given_or(args.batch_size, *batch),
+            "image_size": given_or(args.image_size, *image),
+            "rounds": given_or(args.rounds, 1, 3, 20),
+            "warmup": b.pick(smoke=0, cpu=1, gpu=5),
+            "rss": b.name != "smoke" if args.rss is None else args.rss}
+    if plan["rounds"] < 1:
+        raise BenchInputError(f"rounds must be >= 1, got {plan['rounds']}; pass --rounds N, N >= 1")
+    check_sizes(plan["batch_size"], plan["image_size"], args.model)
+    return plan
+
+
+def _memory_line(m: dict[str, Any], prefix: str) -> str:
+    keys = [k for k in ("cuda_peak_bytes", "saved_bytes", "rss_peak_bytes")
+            if f"{prefix}{k}" in m]
+    return ", ".join(f"{k.replace('_bytes', '')} {m[prefix + k] / 2**20:.1f} MiB" for k in keys)
+
+
+def densenet_memory(model: str, budget: str, device: str | torch.device = "auto", *,
+                    seed: int = 0, batch_size: int | None = None, image_size: int | None = None,
+                    rounds: int | None = None, rss: bool | None = None) -> results.Result:
+    """Naive vs memory-efficient ``model``: training-step time (interleaved) and peak memory,
+    with the ratios efficient/naive (GPU target: memory <= 0.40 at time <= 1.15)."""
+    args = argparse.Namespace(model=model, budget=budget, batch_size=batch_size,
+                              image_size=image_size, rounds=rounds, rss=rss)
+    plan = _plan(args, batch=(2, 16, 64), image=(32, 32, 32))
+    dev = resolve_device(device)
+    card = model_info(model)
+    naive, efficient = (Variant("cnnpapers", model, flag, card.num_classes)
+                        for flag in (False, True))
+    config = {"budget": budget, "seed": seed, "model": model, **plan,
+              "device_name": device_name(dev)}
+
+    def compute() -> dict[str, Any]:
+        m = measure_variants([naive, efficient], device=dev, modes=("train",), seed=seed, **plan)
+        return {"metrics": {"naive": m[naive.label], "efficient": m[efficient.label],
+                            "efficient_over_naive": ratios(m[efficient.label], m[naive.label]),
+                            "device_name": device_name(dev)}}
+
+    return results.cached(f"bench/densenet-memory/{model}", config, compute, device=str(dev),
+                          force=True)
+
+
+def vs_torchvision(model: str, budget: str, device: str | torch.device = "auto", *,
+                   seed: int = 0, batch_size: int | None = None, image_size: int | None = None,
+                   rounds: int | None = None, rss: bool | None = None) -> results.Result:
+    """Ours vs torchvision's same architecture, memory_efficient False and True, same weights:
+    training and inference images/s (interleaved rounds, medians) and peak memory, with the
+    ratios ours/torchvision per setting."""
+    card = model_info(model)
+    if card.torchvision is None:
+        raise BenchInputError(f"{model} has no torchvision twin; pick a model whose card names "
+                              f"one, e.g. --model densenet121")
+    args = argparse.Namespace(model=model, budget=budget, batch_size=batch_size,
+                              image_size=image_size, rounds=rounds, rss=rss)
+    plan = _plan(args, batch=(2, 8, 64), image=(64, 224, 224))
+    dev = resolve_device(device)
+    pairs = {flag: (Variant("cnnpapers", model, flag, card.num_classes),
+                    Variant("torchvision", card.torchvision, flag, card.num_classes))
+             for flag in (False, True)}
+    variants = [v for pair in pairs.values() for v in reversed(pair)]  # torchvision's weights
+    config = {"budget": budget, "seed": seed, "model": model, "torchvision": card.torchvision,
+              **plan, "device_name": device_name(dev)}
+
+    def compute() -> dict[str, Any]:
+        m = measure_variants(variants, device=dev, modes=("train", "inference"), seed=seed,
+                             **plan)
+        return {"metrics": {
+            "variants": m, "device_name": device_name(dev),
+            "ours_over_torchvision": {
+                f"memory_efficient={flag}": ratios(m[ours.label], m[theirs.label])
+                for flag, (ours, theirs) in pairs.items()}}}
+
+    return results.cached(f"bench/vs-torchvision/{model}", config, compute, device=str(dev),
+                          force=True)
+
+
+def _sizes_line(result: results.Result) -> str:
+    c = result.config
+    return (f"batch {c['batch_size']} at {c['image_size']}x{c['image_size']}, {c['rounds']} "
+            f"interleaved rounds (median), budget {c['budget']}, {result.metrics['device_name']}")
+
+
+@register_benchmark("densenet-memory", "naive vs memory-efficient DenseNet: memory and step time",
+                    lambda p: _configure_sizes(p, "densenet_bc_100_k12"))
+def densenet_memory_bench(args: argparse.Namespace) -> results.Result:
+    result = densenet_memory(args.model, args.budget, args.device, seed=args.seed,
+                             batch_size=args.batch_size, image_size=args.image_size,
+                             rounds=args.rounds, rss=args.rss)
+    m = result.metrics
+    print(f"densenet-memory: {args.model}, {_sizes_line(result)}")
+    for form in ("naive", "efficient"):
+        print(f"  {form:<10} {m[form]['train_s_per_step'] * 1e3:>9.1f} ms/step; "
+              f"{_memory_line(m[form], 'train_')}")
+    r = m["efficient_over_naive"]
+    memory = {k: v for k, v in r.items() if k.endswith("_bytes")}
+    print(f"  efficient/naive: time {r['train_s_per_step']:.2f}x (target <= 1.15 on GPU); "
+          + ", ".join(f"{k[6:-6]} {v:.2f}x" for k, v in memory.items())
+          + " (target <= 0.40 on GPU)")
+    return result
+
+
+@register_benchmark("vs-torchvision", "ours vs torchvision DenseNet: images/s and peak memory",
+                    lambda p: _configure_sizes(p, "densenet121"))
+def vs_torchvision_bench(args: argparse.Namespace) -> results.Result:
+    result = vs_torchvision(args.model, args.budget, args.device, seed=args.seed,
+                            batch_size=args.batch_size, image_size=args.image_size,
+                            rounds=args.rounds, rss=args.rss)
+    m = result.metrics
+    print(f"vs-torchvision: {args.model}, {_sizes_line(result)}")
+    for name, v in m["variants"].items():
+        print(f"  {name:<44} train {v['train_images_per_s']:>8.1f} images/s, inference "
+              f"{v['inference_images_per_s']:>8.1f} images/s; {_memory_line(v, 'train_')}")
+    for setting, r in m["ours_over_torchvision"].items():
+        print(f"  ours/torchvision ({setting}): train {r['train_images_per_s']:.2f}x, "
+              f"inference {r['inference_images_per_s']:.2f}x images/s"
+              + "".join(f", {k} {v:.2f}x" for k, v in r.items() if k.endswith("_bytes")))
+    return result
+
+
+# --------------------------------------------------------------------------- all
+
+
+def _configure_all(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--budget", default="cpu", choices=list(BUDGETS))
+    parser.add_argument("--device", default="auto")
+
+
+@register_benchmark("all", "every other benchmark with its defaults for the budget",
+                    _configure_all)
+def run_all(args: argparse.Namespace) -> results.Result:
+    """Each benchmark in turn; one that fails does not stop the rest, but the run then fails."""
+    done: dict[str, Any] = {}
+    failed: dict[str, str] = {}
+    for bench in [b for name, b in BENCHMARKS.items() if name != "all"]:
+        parser = argparse.ArgumentParser(prog=bench.name)
+        bench.configure(parser)
+        bench_args = parser.parse_args(["--budget", args.budget, "--device", args.device])
+        try:
+            done[bench.name] = bench.run(bench_args).experiment
+        except Exception as err:  # noqa: BLE001 - reported below, and the run fails
+            failed[bench.name] = f"{type(err).__name__}: {err}"
+            print(f"{bench.name} failed: {failed[bench.name]}")
+    if failed:
+        raise RuntimeError(f"benchmarks failed: {failed}")
+    config = {"budget": args.budget, "seed": 0, "benchmarks": sorted(done)}
+    return results.cached("bench/all", config, lambda: {"metrics": {"experiments": done}},
+                          device=str(resolve_device(args.device)), force=True)
