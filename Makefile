@@ -15,7 +15,7 @@ STAMP     = $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 export PYTHONHASHSEED = 0
 
-.PHONY: book test setup system-deps python-env execute html check-book notebooks sync bench gpu clean
+.PHONY: book test setup system-deps python-env results execute html check-book notebooks sync bench gpu clean
 
 book: setup execute html                  ## the main job
 
@@ -35,7 +35,11 @@ $(STAMP): pyproject.toml scripts/install-python-env.sh
 	scripts/install-python-env.sh $(PYTHON) $(VENV) $(KERNEL)
 	touch $(STAMP)
 
-execute:                                  ## papermill every chapter at BUDGET into book/
+results: setup                            ## train and store every chapter's runs at BUDGET (hours at cpu)
+	$(PY) -m cnnpapers experiments run --budget $(BUDGET)
+
+execute:                                  ## papermill every chapter at BUDGET into book/ (no training:
+                                          ## a chapter whose runs are not stored runs at smoke)
 	$(PY) -m cnnpapers.pipeline execute --budget $(BUDGET) --out book --kernel $(KERNEL)
 
 html:                                     ## render book/ with Jupyter Book (warnings are errors)

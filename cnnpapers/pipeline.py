@@ -5,7 +5,12 @@
 ``pytest --nbval`` re-executes and compares; ``book/NAME.ipynb`` holds the outputs of the book's
 budget (``cpu`` by default), which Jupyter Book renders without executing again.
 
-    python -m cnnpapers.pipeline execute --budget cpu --out book [--only NAME ...]
+Pages do not train: a chapter whose registered training runs are not all stored at the budget
+(``python -m cnnpapers experiments list --budget cpu``) is executed at ``smoke`` instead, says so
+in its provenance line, and its trained claims read "not run at this budget". Store the runs with
+``python -m cnnpapers experiments run --budget cpu`` (or pass ``--train``) and execute again.
+
+    python -m cnnpapers.pipeline execute --budget cpu --out book [--only NAME ...] [--train]
     python -m cnnpapers.pipeline check-sync
     python -m cnnpapers.pipeline check-html _build/html
 """
@@ -63,8 +68,24 @@ def out_of_sync() -> list[str]:
     return stale
 
 
-def execute(budget: str, out: Path, kernel: str, only: list[str] | None = None) -> list[Path]:
-    """Run chapters with papermill at ``budget`` and write them to ``out`` atomically."""
+def untrained(name: str, budget: str) -> list[str]:
+    """The chapter's registered training runs that have no stored result at ``budget``."""
+    from . import experiments
+
+    if get_budget(budget).name == "smoke" or name not in experiments.chapters():
+        return []
+    return [e.name for e in experiments.experiments(budget, name) if experiments.lookup(e) is None]
+
+
+def page_budget(name: str, budget: str, train: bool) -> str:
+    """The budget a page runs at: ``budget``, or ``smoke`` when it would have to train first."""
+    return budget if train or not untrained(name, budget) else "smoke"
+
+
+def execute(budget: str, out: Path, kernel: str, only: list[str] | None = None,
+            train: bool = False) -> list[Path]:
+    """Run chapters with papermill at ``budget`` and write them to ``out`` atomically; without
+    ``train``, a chapter whose training runs are not stored runs at ``smoke`` (see above)."""
     import nbformat
     import papermill
 
@@ -80,12 +101,18 @@ def execute(budget: str, out: Path, kernel: str, only: list[str] | None = None) 
     written = []
     for name in names:
         target = out / f"{name}.ipynb"
+        run_at = page_budget(name, budget, train)
+        if run_at != budget:
+            missing = untrained(name, budget)
+            print(f"[{budget}] {name}: {len(missing)} training run(s) not stored at {budget} "
+                  f"(e.g. {missing[0]}); this page runs at {run_at}. Store them with `python -m "
+                  f"cnnpapers experiments run --budget {budget} --chapter {name}`.", flush=True)
         fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}-", suffix=".ipynb")
         os.close(fd)
         try:
-            print(f"[{budget}] {name} → {target.relative_to(REPO_ROOT) if target.is_relative_to(REPO_ROOT) else target}", flush=True)
+            print(f"[{run_at}] {name} → {target.relative_to(REPO_ROOT) if target.is_relative_to(REPO_ROOT) else target}", flush=True)
             papermill.execute_notebook(
-                str(NOTEBOOKS / f"{name}.ipynb"), tmp, parameters={"budget": budget},
+                str(NOTEBOOKS / f"{name}.ipynb"), tmp, parameters={"budget": run_at},
                 kernel_name=kernel, cwd=str(NOTEBOOKS), progress_bar=False,
             )
             if out.resolve() != NOTEBOOKS.resolve():  # nbval needs the stored cells untouched
@@ -149,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     ex.add_argument("--out", type=Path, default=REPO_ROOT / "book")
     ex.add_argument("--kernel", default="cnnpapers")
     ex.add_argument("--only", nargs="*", help="chapter names (default: all)")
+    ex.add_argument("--train", action="store_true",
+                    help="train the runs a chapter lacks instead of running its page at smoke")
     sub.add_parser("check-sync", help="fail when a stored notebook differs from its .py source")
     ch = sub.add_parser("check-html", help="fail when a built page shows an error output")
     ch.add_argument("html_dir", type=Path)
@@ -156,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "execute":
         try:
-            execute(args.budget, args.out.resolve(), args.kernel, args.only)
+            execute(args.budget, args.out.resolve(), args.kernel, args.only, args.train)
         except ValueError as err:
             parser.error(str(err))
     elif args.command == "check-sync":

@@ -50,8 +50,8 @@ from IPython.display import Markdown
 from cnnpapers.book import page_provenance, resolve_device, table
 from cnnpapers.chapters import performance as perf
 
-page_provenance(budget, device)
 where = resolve_device(device)
+page_provenance(budget, device)
 
 # %%
 Markdown(perf.gpu_status())

@@ -34,7 +34,7 @@
 # %% tags=["parameters"]
 budget = "smoke"  # smoke | cpu | gpu | paper
 dataset = "fashion-mnist"  # the runs are declared for Fashion-MNIST
-seed = 0  # unused: the runs' seeds are in the budget's plan
+seed = 0  # the timed nets' weights; the runs' seeds are in the budget's plan
 device = "auto"  # auto | cpu | cuda
 
 # %%
@@ -50,8 +50,8 @@ from cnnpapers.chapters import survey_attention as sa
 from cnnpapers.chapters.survey_taxonomy import formatted
 from cnnpapers.experiments.survey_attention import BASELINE
 
-page_provenance(budget, device)
 where = resolve_device(device)
+page_provenance(budget, device)
 
 # %% [markdown]
 # ## The blocks in a ResNet-20 branch
@@ -153,13 +153,15 @@ claims.report(["se.improves", "cbam.improves"], budget, where)
 # %% [markdown]
 # ## Multiply-adds against time
 #
-# The training runs also recorded their speed. On the device that trained them (see the
-# figure's caption), the time per training image relative to the plain ResNet-20, beside the
-# ratio of multiply-adds (timings vary from machine to machine and run to run):
+# Does the time follow the multiply-adds? One training step of each net (forward, loss,
+# backward, SGD) on the same batch, the three taking turns round by round in one process so that
+# they share whatever else the machine is doing; medians, relative to the plain ResNet-20.
+# (The speeds the training runs logged are not comparable: those runs did not share a machine
+# state.)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-speed = sa.speed_table(runs)
+speed = sa.speed_table(budget, where, seed)
 formatted(speed, decimals={"training images/s": 1, "time per image vs baseline": 2,
                            "MACs vs baseline": 3})
 

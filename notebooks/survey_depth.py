@@ -56,8 +56,8 @@ from cnnpapers.chapters.survey_taxonomy import formatted
 from cnnpapers.experiments.survey_depth import DEGRADATION, HIGHWAY
 from cnnpapers.models.resnet import BasicBlock
 
-page_provenance(budget, device)
 where = resolve_device(device)
+page_provenance(budget, device)
 
 # %% [markdown]
 # ## The residual block of the note

@@ -46,10 +46,10 @@ from cnnpapers.chapters import survey_spatial as sp
 from cnnpapers.chapters.survey_taxonomy import formatted
 from cnnpapers.models.googlenet import Inception
 
-page_provenance(budget, device)
 where = resolve_device(device)
 caption = caption_for(budget, "cpu") + " · counted on the meta device"
 shares = ["params share", "MACs share"]
+page_provenance(budget, device)
 
 # %% [markdown]
 # ## LeNet-5

@@ -48,7 +48,6 @@ from cnnpapers.chapters import survey_width as sw
 from cnnpapers.chapters.survey_taxonomy import formatted
 from cnnpapers.models import mobilenet, shufflenet
 
-page_provenance(budget, device)
 where = resolve_device(device)
 timing_devices = ["cpu"] + (["cuda"] if where.startswith("cuda") else [])
 counted = caption_for(budget, "cpu") + " · counted on the meta device"
@@ -58,6 +57,8 @@ def costs(*names):
     """The cost rows of some models, beside their cards' quotes."""
     return formatted(sw.cost_rows(names), decimals={"GMACs": 3, "quoted GMACs": 3})
 
+
+page_provenance(budget, device)
 
 # %% [markdown]
 # ## DenseNet

@@ -29,7 +29,12 @@ def test_book_page_ran_at_a_real_budget_without_errors(name):
     page = ROOT / "book" / f"{name}.ipynb"
     assert page.exists(), f"book/{name}.ipynb missing; run `make execute`"
     nb = nbformat.read(page, as_version=4)
-    assert nb.metadata["papermill"]["parameters"]["budget"] in ("cpu", "gpu", "paper")
+    budget = nb.metadata["papermill"]["parameters"]["budget"]
+    if budget == "smoke":  # only while its training runs are not stored
+        assert pipeline.untrained(name, "cpu"), (
+            f"book/{name}.ipynb ran at smoke though its cpu runs are stored; run `make execute`")
+    else:
+        assert budget in ("cpu", "gpu", "paper")
     for cell in nb.cells:
         for out in cell.get("outputs", []):
             assert out.output_type != "error", f"{name}: a cell raised {out.get('ename')}"
@@ -65,3 +70,28 @@ def test_appendices_run_after_the_chapters_they_summarise():
     names = pipeline.chapter_names()
     first_appendix = next(i for i, n in enumerate(names) if n.startswith("appendix_"))
     assert all(n.startswith("appendix_") for n in names[first_appendix:])
+
+
+def test_a_page_that_would_train_runs_at_smoke_unless_asked(monkeypatch):
+    monkeypatch.setattr(pipeline, "untrained", lambda name, budget: ["x/seed0"] if name == "x" else [])
+    assert pipeline.page_budget("x", "cpu", train=False) == "smoke"
+    assert pipeline.page_budget("x", "cpu", train=True) == "cpu"
+    assert pipeline.page_budget("y", "cpu", train=False) == "cpu"
+
+
+def test_untrained_lists_the_runs_without_a_stored_result(tmp_path, monkeypatch):
+    from cnnpapers import experiments
+
+    monkeypatch.setenv("CNNPAPERS_RESULTS", str(tmp_path))
+    runs = experiments.experiments("cpu", "opening")
+    assert pipeline.untrained("opening", "cpu") == [e.name for e in runs]
+    assert pipeline.untrained("opening", "smoke") == []
+    assert pipeline.untrained("survey_taxonomy", "cpu") == []  # a chapter that trains nothing
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_every_page_opens_with_its_provenance(name):
+    nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    shown = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
+             if "**Provenance**" in "".join(out.get("data", {}).get("text/markdown", ""))]
+    assert shown, f"{name}: no cell shows page_provenance(...); end a cell with it"

@@ -19,6 +19,8 @@ from torch import nn
 
 from .. import experiments
 from ..analysis.cost import model_cost
+from ..budgets import get_budget
+from ..provenance import device_name
 from ..analysis.seedruns import Difference, difference
 from ..experiments.survey_attention import (BASELINE, CHAPTER, CPU_SECONDS_PER_IMAGE, MODELS,
                                             plan)
@@ -196,15 +198,25 @@ def seed_noise(runs: Runs) -> float | None:
     return float(np.sqrt(sum(((g - g.mean()) ** 2).sum() for g in groups) / dof))
 
 
-def speed_table(runs: Runs) -> pd.DataFrame:
-    """Training images/s each net reached (median over its epochs and seeds) against its
-    multiply-adds, both relative to the baseline: does time follow MACs?"""
-    macs = {m: _cost(m, (1, 28, 28), {"in_channels": 1, "num_classes": 10})[1] for m in runs}
-    speed = {m: float(np.median([s for r in results for s in r.curves["images_per_s"]]))
-             for m, results in runs.items()}
+def speed_table(budget: str, device: str = "cpu", seed: int = 0) -> pd.DataFrame:
+    """Training-step time of the three nets on 1x28x28 images, measured side by side (interleaved
+    rounds, medians: :func:`cnnpapers.bench.interleaved_times`), against their multiply-adds,
+    both relative to the baseline: does time follow MACs?"""
+    from ..bench import interleaved_times, train_step
+
+    batch, rounds = get_budget(budget).pick(smoke=(8, 1), cpu=(128, 7), gpu=(128, 25))
+    dev = torch.device(device)
+    torch.manual_seed(seed)
+    x = torch.randn(batch, 1, 28, 28, device=dev)
+    y = torch.randint(10, (batch,), device=dev)
+    steps = {m: train_step(create_model(m, in_channels=1, num_classes=10).to(dev), x, y)
+             for m in MODELS}
+    seconds = {m: float(np.median(t))
+               for m, t in interleaved_times(steps, dev, warmup=1, rounds=rounds).items()}
+    macs = {m: _cost(m, (1, 28, 28), {"in_channels": 1, "num_classes": 10})[1] for m in MODELS}
     return pd.DataFrame([{
-        "model": m, "training images/s": speed[m],
-        "time per image vs baseline": speed[BASELINE] / speed[m],
+        "model": m, "training images/s": batch / seconds[m],
+        "time per image vs baseline": seconds[m] / seconds[BASELINE],
         "MACs vs baseline": macs[m] / macs[BASELINE],
-        "device": runs[m][0].provenance.get("device_name", ""),
-    } for m in runs])
+        "device": device_name(dev), "batch": batch, "rounds": rounds,
+    } for m in MODELS])

@@ -4,7 +4,7 @@ import torch
 import cnnpapers
 from cnnpapers import experiments
 from cnnpapers.chapters import survey_attention as sa
-from cnnpapers.experiments.survey_attention import MODELS, plan
+from cnnpapers.experiments.survey_attention import BASELINE, MODELS, plan
 from cnnpapers.results import Result
 
 # ResNet-20 on 1x28x28: three blocks per stage on 16x28x28, 32x14x14 and 64x7x7 branch outputs
@@ -75,3 +75,11 @@ def test_experiments_give_every_model_the_same_seeds():
             seeds = [e.config.seed for e in todo if e.config.model == model]
             assert seeds == list(plan(budget).seeds)
     assert len(plan("cpu").seeds) >= 2 and len(plan("gpu").seeds) >= 3
+
+
+def test_speed_table_times_the_three_nets_side_by_side():
+    speed = sa.speed_table("smoke").set_index("model")
+    assert list(speed.index) == list(MODELS)
+    assert speed.loc[BASELINE, "time per image vs baseline"] == 1.0
+    assert (speed["training images/s"] > 0).all() and (speed["batch"] == 8).all()
+    assert speed.loc["cbam_resnet20_cifar", "MACs vs baseline"] > 1.0
