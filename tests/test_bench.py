@@ -17,10 +17,7 @@ TINY = ["--batch-size", "1", "--image-size", "32", "--rounds", "1", "--device", 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("CNNPAPERS_RESULTS", str(tmp_path / "results"))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield tmp_path
-    torch.set_num_threads(threads)
+    return tmp_path
 
 
 def run(capsys, *argv):

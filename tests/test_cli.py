@@ -24,10 +24,7 @@ TINY = ["--model", "lenet5_relu", "--epochs", "1", "--train-images", "128", "--t
 def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("CNNPAPERS_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("CNNPAPERS_RUNS", str(tmp_path / "runs"))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield tmp_path
-    torch.set_num_threads(threads)
+    return tmp_path
 
 
 def run(capsys, *argv):
