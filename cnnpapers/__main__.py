@@ -115,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
         a = esub.add_parser(action, help=text)
         a.add_argument("--budget", default="cpu", help=f"one of {', '.join(BUDGETS)}")
         a.add_argument("--chapter", default=None, help="only this chapter's experiments")
+        a.add_argument("--name", default=None, metavar="GLOB",
+                       help="only experiments whose name matches, e.g. '*/densenet_bc_100_k12/seed0'")
         if action == "run":
             a.add_argument("--device", default=None, help="override the configs' device (auto)")
             a.add_argument("--force", action="store_true", help="retrain even if cached")
@@ -187,7 +189,7 @@ def _experiments(args: argparse.Namespace) -> int:
     from . import experiments
 
     try:
-        todo = experiments.experiments(args.budget, args.chapter)
+        todo = experiments.experiments(args.budget, args.chapter, args.name)
     except ValueError as err:
         raise UsageError(str(err)) from None
     if args.action == "list":
@@ -196,7 +198,7 @@ def _experiments(args: argparse.Namespace) -> int:
             print(f"{stored:<8} {exp.name:<60} {exp.config.model}")
         return 0
     experiments.run_all(args.budget, args.chapter, device=args.device, force=args.force or None,
-                        progress=False if args.no_progress else "auto")
+                        progress=False if args.no_progress else "auto", name=args.name)
     return 0
 
 

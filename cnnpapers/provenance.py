@@ -28,9 +28,18 @@ def _git(*args: str) -> str | None:
     return out.stdout.strip()
 
 
+COMMIT_ENV = "CNNPAPERS_COMMIT"
+
+
 def git_state() -> dict[str, object]:
-    """Commit hash and whether tracked files differ from it (``None`` outside a checkout)."""
+    """Commit hash and whether tracked files differ from it.
+
+    Outside a checkout (a copy of the tree on a GPU machine) the commit is ``$CNNPAPERS_COMMIT``
+    as given by whoever copied it, and ``dirty`` is ``None``: unknown.
+    """
     commit = _git("rev-parse", "HEAD")
+    if commit is None:
+        return {"commit": os.environ.get(COMMIT_ENV) or None, "dirty": None}
     status = _git("status", "--porcelain", "--untracked-files=no")
     return {"commit": commit, "dirty": None if status is None else bool(status)}
 

@@ -44,6 +44,15 @@ def test_unknown_chapter_names_the_known_ones():
         experiments.experiments("smoke", "no_such_chapter")
 
 
+def test_name_glob_selects_experiments_and_an_unmatched_glob_says_how_to_list_them():
+    picked = experiments.experiments("gpu", name="densenet_training/*/densenet_bc_100_k12/seed0")
+    assert [e.name for e in picked] == ["densenet_training/fashion-mnist/densenet_bc_100_k12/seed0"]
+    assert {e.name for e in experiments.experiments("smoke", name="survey_depth/*")} == {
+        e.name for e in experiments.experiments("smoke", "survey_depth")}
+    with pytest.raises(ValueError, match="experiments list --budget smoke"):
+        experiments.experiments("smoke", name="no/such/*")
+
+
 def test_weight_reuse_probe_stores_the_trained_model_matrix():
     config = TrainConfig("densenet_40_k12", budget="smoke", train_images=64, test_images=32, epochs=1,
                          model_kwargs={"network_depth": 10, "growth_rate": 4})
@@ -66,3 +75,7 @@ def test_cli_lists_experiments_and_rejects_bad_names(capsys):
         main(["experiments", "run", "--budget", "smoke", "--chapter", "no_such_chapter"])
     assert exit_.value.code == 2
     assert "chapters:" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["experiments", "run", "--budget", "smoke", "--name", "no/such/*"])
+    assert exit_.value.code == 2
+    assert "matches 'no/such/*'" in capsys.readouterr().err

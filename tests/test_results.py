@@ -105,3 +105,13 @@ def test_lookup_sees_results_of_this_process_even_at_smoke(tmp_path):
     assert results.lookup("ch/memo", config, root=tmp_path) is first
     again = results.cached("ch/memo", config, lambda: pytest.fail("recomputed"), root=tmp_path)
     assert again is first
+
+
+def test_outside_a_checkout_the_commit_comes_from_the_environment(tmp_path, monkeypatch):
+    from cnnpapers import provenance
+
+    monkeypatch.setattr(provenance, "REPO_ROOT", tmp_path)  # no .git here: a copied tree
+    monkeypatch.setenv(provenance.COMMIT_ENV, "abc123")
+    assert provenance.git_state() == {"commit": "abc123", "dirty": None}
+    monkeypatch.delenv(provenance.COMMIT_ENV)
+    assert provenance.git_state() == {"commit": None, "dirty": None}

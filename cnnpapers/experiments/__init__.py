@@ -19,6 +19,7 @@ gradient norms recorded about ten times during training).
 
 from __future__ import annotations
 
+import fnmatch
 import pkgutil
 from dataclasses import dataclass, replace
 from importlib import import_module
@@ -127,8 +128,10 @@ def chapters() -> list[str]:
     return sorted(_GROUPS)
 
 
-def experiments(budget: str, chapter: str | None = None) -> list[Experiment]:
-    """Every registered experiment at ``budget`` (of one ``chapter``), in declaration order."""
+def experiments(budget: str, chapter: str | None = None, name: str | None = None
+                ) -> list[Experiment]:
+    """Every registered experiment at ``budget`` (of one ``chapter``; whose name matches the glob
+    ``name``), in declaration order."""
     get_budget(budget)
     _load_all()
     if chapter is not None and chapter not in _GROUPS:
@@ -138,7 +141,13 @@ def experiments(budget: str, chapter: str | None = None) -> list[Experiment]:
     for e in found:
         if e.config.budget != budget:
             raise ValueError(f"{e.name}: declared at budget {e.config.budget!r}, asked for {budget!r}")
-    return found
+    if name is None:
+        return found
+    matched = [e for e in found if fnmatch.fnmatchcase(e.name, name)]
+    if not matched:
+        raise ValueError(f"no experiment at budget {budget!r} matches {name!r}; see "
+                         f"`python -m cnnpapers experiments list --budget {budget}`")
+    return matched
 
 
 def get(budget: str, name: str) -> Experiment:
@@ -166,9 +175,10 @@ def experiment_record(experiment: Experiment) -> dict[str, Any]:
 
 
 def run_all(budget: str, chapter: str | None = None, device: str | None = None,
-            force: bool | None = None, progress: bool | str = "auto") -> list[results.Result]:
+            force: bool | None = None, progress: bool | str = "auto",
+            name: str | None = None) -> list[results.Result]:
     out = []
-    todo = experiments(budget, chapter)
+    todo = experiments(budget, chapter, name)
     for i, e in enumerate(todo, 1):
         print(f"[{i}/{len(todo)}] {e.name} ({e.config.model}, budget {budget})", flush=True)
         out.append(run(e, device=device, force=force, progress=progress))
