@@ -63,6 +63,8 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"device {device} requested but CUDA is not available; "
                              f"use --device cpu")
+        if device.type == "cuda" and device.index is None:  # so it equals tensors' cuda:N
+            device = torch.device("cuda", torch.cuda.current_device())
         return device
     if torch.cuda.is_available():
         return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
@@ -325,6 +327,7 @@ class _Inputs:
         self.images, self.labels = data.images.to(store), data.labels.to(store)
         self.mean, self.std = data.mean, data.std
         self.device, self.fast = device, fast
+        self.copy_batches = self.images.device.type == "cpu" and device.type != "cpu"
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -332,7 +335,7 @@ class _Inputs:
     def batch(self, idx: torch.Tensor, aug: A.Augmentation | None = None,
               choice: A.Draw | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         x, y = self.images[idx], self.labels[idx]
-        if x.device != self.device:
+        if self.copy_batches:
             x = x.pin_memory().to(self.device, non_blocking=True)
             y = y.to(self.device, non_blocking=True)
         if aug is not None and aug.active:
