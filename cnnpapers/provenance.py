@@ -34,14 +34,16 @@ COMMIT_ENV = "CNNPAPERS_COMMIT"
 def git_state() -> dict[str, object]:
     """Commit hash and whether tracked files differ from it.
 
-    Outside a checkout (a copy of the tree on a GPU machine) the commit is ``$CNNPAPERS_COMMIT``
-    as given by whoever copied it, and ``dirty`` is ``None``: unknown.
+    ``$CNNPAPERS_COMMIT``, when set, names the commit instead, with ``dirty`` ``None`` (unknown):
+    for a copy of the tree on a GPU machine, whose ``.git`` (if it travels at all) can be older
+    than the files beside it.
     """
+    given = os.environ.get(COMMIT_ENV)
+    if given:
+        return {"commit": given, "dirty": None}
     commit = _git("rev-parse", "HEAD")
-    if commit is None:
-        return {"commit": os.environ.get(COMMIT_ENV) or None, "dirty": None}
     status = _git("status", "--porcelain", "--untracked-files=no")
-    return {"commit": commit, "dirty": None if status is None else bool(status)}
+    return {"commit": commit, "dirty": None if status is None or commit is None else bool(status)}
 
 
 @functools.cache

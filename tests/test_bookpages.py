@@ -343,3 +343,32 @@ def test_gpu_batch_no_book_stops_before_jupyter_and_passes_the_budget_on(fake_to
 def test_gpu_batch_refuses_an_unknown_option(fake_tools):
     run = _gpu_batch(fake_tools[0], "--fast")
     assert run.returncode == 2 and "unknown option --fast" in run.stderr
+
+
+def _gpu_lease(fake_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(ROOT / "scripts" / "gpu-lease.sh"), "--python", str(fake_dir / "python"),
+                           "--out", str(fake_dir / "out"), *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_gpu_lease_runs_the_named_steps_after_a_pre_flight_and_packs_the_results(fake_tools):
+    fake_dir, log = fake_tools
+    run = _gpu_lease(fake_dir, "reference-run", "parity")
+    assert run.returncode == 0, run.stderr
+    calls = [line.split(" ", 1)[1] for line in log.read_text().splitlines()]
+    assert calls[0] == "-" and calls[1].startswith("-m cnnpapers train --model densenet_bc_100_k12")
+    assert "--budget smoke --device cuda" in calls[1]
+    assert "--budget gpu --device cuda --cuda-graphs" in calls[2]
+    assert calls[3].startswith("-m cnnpapers bench fast-path-parity --device cuda --budget gpu")
+    assert len(calls) == 4
+    assert "reference-run: exit 0" in (fake_dir / "out" / "lease.log").read_text()
+
+
+def test_gpu_lease_stops_at_a_failed_pre_flight_and_refuses_unknown_steps(fake_tools):
+    fake_dir, log = fake_tools
+    (fake_dir / "python").write_text(f'#!/usr/bin/env bash\necho "python $*" >> "{log}"\nexit 1\n')
+    run = _gpu_lease(fake_dir)
+    assert run.returncode == 3
+    assert log.read_text().splitlines() == ["python -"]  # nothing ran after the failed check
+    run = _gpu_lease(fake_dir, "nope")
+    assert run.returncode == 2 and "unknown step nope" in run.stderr

@@ -107,11 +107,12 @@ def test_lookup_sees_results_of_this_process_even_at_smoke(tmp_path):
     assert again is first
 
 
-def test_outside_a_checkout_the_commit_comes_from_the_environment(tmp_path, monkeypatch):
+def test_a_commit_named_in_the_environment_wins_over_git(tmp_path, monkeypatch):
     from cnnpapers import provenance
 
-    monkeypatch.setattr(provenance, "REPO_ROOT", tmp_path)  # no .git here: a copied tree
-    monkeypatch.setenv(provenance.COMMIT_ENV, "abc123")
+    monkeypatch.setenv(provenance.COMMIT_ENV, "abc123")  # e.g. a tree copied to a GPU machine
     assert provenance.git_state() == {"commit": "abc123", "dirty": None}
     monkeypatch.delenv(provenance.COMMIT_ENV)
+    assert provenance.git_state()["commit"] == provenance._git("rev-parse", "HEAD")
+    monkeypatch.setattr(provenance, "REPO_ROOT", tmp_path)  # no checkout at all
     assert provenance.git_state() == {"commit": None, "dirty": None}

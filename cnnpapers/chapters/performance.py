@@ -22,19 +22,32 @@ MEMORY_KEYS = ("cuda_peak_bytes", "rss_peak_bytes", "saved_bytes")  # preferred 
 MEMORY_UNITS = {"cuda_peak_bytes": "CUDA peak above baseline (MiB)",
                 "rss_peak_bytes": "process peak RSS increase (MiB)",
                 "saved_bytes": "tensors saved for backward (MiB)"}
+GPU_BUDGETS = ("gpu", "paper")
 DENSENET_MODEL = "densenet_bc_100_k12"
 TORCHVISION_MODEL = "densenet121"
 
 
-def stored(benchmark: str, budget: str, device_type: str) -> results.Result | None:
-    """The newest stored result of ``benchmark`` at ``budget`` measured on ``device_type``."""
+def stored_all(benchmark: str, budget: str, device_type: str) -> list[results.Result]:
+    """Every stored result of ``benchmark`` at ``budget`` measured on ``device_type``, oldest
+    first."""
     folder = results.results_root() / budget / "bench" / benchmark
     found = []
     for path in folder.rglob("*.json"):
         data = json.loads(path.read_text())
         if str(data["provenance"].get("device", "")).startswith(device_type):
             found.append(results.Result(**data))
-    return max(found, key=lambda r: r.provenance.get("date", ""), default=None)
+    return sorted(found, key=lambda r: r.provenance.get("date", ""))
+
+
+def stored(benchmark: str, budget: str, device_type: str) -> results.Result | None:
+    """The newest stored result of ``benchmark`` at ``budget`` measured on ``device_type``."""
+    found = stored_all(benchmark, budget, device_type)
+    return found[-1] if found else None
+
+
+def stored_gpu(benchmark: str) -> results.Result | None:
+    """The newest CUDA result of ``benchmark`` at the gpu budget, else at paper."""
+    return next((r for budget in GPU_BUDGETS if (r := stored(benchmark, budget, "cuda"))), None)
 
 
 def measured(benchmark: str, budget: str, device: str) -> results.Result:
@@ -49,15 +62,69 @@ def measured(benchmark: str, budget: str, device: str) -> results.Result:
 
 def gpu_status() -> str:
     """Whether the GPU targets have been measured: a stored CUDA result at budget gpu or paper."""
-    done = [f"{name} ({budget}, {r.metrics['device_name']})"
+    done = [f"{name} ({r.config['budget']}, {r.metrics['device_name']}, "
+            f"{str(r.provenance.get('date', ''))[:10]})"
             for name in ("train-speed", "densenet-memory", "vs-torchvision")
-            for budget in ("gpu", "paper")
-            if (r := stored(name, budget, "cuda")) is not None]
+            if (r := stored_gpu(name)) is not None]
     if not done:
         return ("**The GPU targets (≥3× training speed; ≤40% memory at ≤15% extra time) are "
                 "unmeasured:** no CUDA result is stored. Run `python -m cnnpapers bench all "
                 "--device cuda --budget gpu` on a GPU machine.")
     return "GPU results are stored for: " + "; ".join(done) + "."
+
+
+def fast_path_label(fast_path: dict[str, bool]) -> str:
+    """The switches of a stored ``FastPath`` that were on, e.g. 'bf16, channels_last'."""
+    on = [k for k, v in fast_path.items() if v and k != "data_on_device"]
+    return ", ".join(on) or "fp32 eager"
+
+
+def train_speed_table() -> pd.DataFrame:
+    """Every stored ``train-speed`` result (any budget but smoke, CPU and CUDA): our loop's
+    images/s against the plain eager fp32 loop's, measured in the same run."""
+    rows = []
+    for budget in ("cpu", *GPU_BUDGETS):
+        for kind in ("cpu", "cuda"):
+            for r in stored_all("train-speed", budget, kind):
+                m = r.metrics
+                rows.append({"device": m["device_name"], "kind": kind, "budget": budget,
+                             "model": r.config["model"], "batch": r.config["batch_size"],
+                             "our fast path": fast_path_label(r.config["fast_path"]),
+                             "plain images/s": m["plain_images_per_s"],
+                             "ours images/s": m["ours_images_per_s"],
+                             "ours / plain": m["ratio"], "provenance": r.caption})
+    return pd.DataFrame(rows)
+
+
+def _target(target: str, measured: float | None, met: bool | None, where: str) -> dict:
+    verdict = "not measured" if met is None else ("met" if met else "not met")
+    return {"target": target, "measured": "—" if measured is None else f"{measured:.2f}×",
+            "verdict": verdict, "where": where}
+
+
+def targets_table() -> pd.DataFrame:
+    """The book's speed and memory targets against the best stored measurement of each."""
+    speeds = train_speed_table()
+    rows = []
+    for kind, goal in (("cuda", 3.0), ("cpu", 2.0)):
+        frame = speeds[speeds["kind"] == kind] if len(speeds) else speeds
+        best = frame.loc[frame["ours / plain"].idxmax()] if len(frame) else None
+        where = "" if best is None else f"{best['device']}, {best['our fast path']}"
+        if best is not None and kind == "cpu" and "bf16" not in best["our fast path"]:
+            where += " (this CPU has no native bf16, so the fast path leaves it off)"
+        rows.append(_target(
+            f"{'GPU' if kind == 'cuda' else 'CPU'}: our training loop ≥ {goal:.0f}× the plain "
+            "eager fp32 loop", None if best is None else best["ours / plain"],
+            None if best is None else bool(best["ours / plain"] >= goal), where))
+    memory = stored_gpu("densenet-memory")
+    r = memory.metrics["efficient_over_naive"] if memory else {}
+    where = sizes(memory) if memory else ""
+    peak, time = r.get("train_cuda_peak_bytes"), r.get("train_s_per_step")
+    rows.append(_target("GPU: memory-efficient DenseNet ≤ 0.40× the naive peak memory", peak,
+                        None if peak is None else peak <= 0.40, where))
+    rows.append(_target("GPU: memory-efficient DenseNet at ≤ 1.15× the naive step time", time,
+                        None if time is None else time <= 1.15, where))
+    return pd.DataFrame(rows)
 
 
 def memory_key(metrics: dict[str, Any], prefix: str = "train_") -> str:
@@ -101,6 +168,26 @@ def _bars(ax, names: list[str], values: list[float], ratio_over: dict[int, float
     for i, ratio in ratio_over.items():
         ax.annotate(f"{ratio:.2f}×", (bars[i].get_x() + bars[i].get_width() / 2, values[i]),
                     ha="center", va="bottom", fontsize=9)
+
+
+def plot_train_speed(frame: pd.DataFrame):
+    """ours/plain images/s of every stored ``train-speed`` result, the targets as dashed lines."""
+    fig, ax = new_figure(width=9.0, height=0.6 * len(frame) + 2.0)
+    names = [f"{row['device']}\n{row['our fast path']}" for _, row in frame.iterrows()]
+    colors = ["C0" if kind == "cuda" else "C1" for kind in frame["kind"]]
+    ax.barh(range(len(frame)), frame["ours / plain"], color=colors)
+    ax.set_yticks(range(len(frame)), names, fontsize=8)
+    for i, ratio in enumerate(frame["ours / plain"]):
+        ax.annotate(f"{ratio:.2f}×", (ratio, i), xytext=(3, 0), textcoords="offset points",
+                    va="center", fontsize=9)
+    for goal, color, text in ((1.0, "0.4", "plain loop (1×)"), (2.0, "C1", "CPU target (2×)"),
+                              (3.0, "C0", "GPU target (3×)")):
+        ax.axvline(goal, color=color, linestyle="--", linewidth=1, label=text)
+    ax.set_xlim(0, max(3.0, frame["ours / plain"].max()) * 1.15)
+    ax.legend(loc="lower right", fontsize=8)
+    label(ax, title="DenseNet-BC-100 training: our loop / plain eager fp32 loop",
+          xlabel="images/s ratio (same model, batch and data, measured in one run)", ylabel="")
+    return finish(fig, "; ".join(dict.fromkeys(frame["provenance"])))
 
 
 def plot_memory(result: results.Result):

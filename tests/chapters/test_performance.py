@@ -1,0 +1,81 @@
+"""The performance page reads stored benchmark results of every budget and device kind."""
+
+import pytest
+
+from cnnpapers import claims, results
+from cnnpapers.analysis.plots import figure_texts
+from cnnpapers.chapters import performance as perf
+from cnnpapers.claims import Verdict
+
+
+def _speed(budget, device, name, ratio, fast, date):
+    config = {"budget": budget, "seed": 0, "model": "densenet_bc_100_k12", "batch_size": 64,
+              "fast_path": {"bf16": "bf16" in fast, "channels_last": True, "compile": False,
+                            "cuda_graphs": "graphs" in fast, "data_on_device": True}}
+    return results.Result("bench/train-speed/densenet_bc_100_k12/fashion-mnist", config,
+                          {"plain_images_per_s": 100.0, "ours_images_per_s": 100.0 * ratio,
+                           "ratio": ratio, "device_name": name},
+                          provenance={"budget": budget, "device": device, "device_name": name,
+                                      "date": date, "commit": "abc"})
+
+
+def _ratios(a, b):
+    return {k: a[k] / b[k] for k in a}
+
+
+def _memory(peak_ratio, time_ratio):
+    naive = {"train_s_per_step": 0.05, "train_cuda_peak_bytes": 100 * 2**20}
+    efficient = {"train_s_per_step": 0.05 * time_ratio,
+                 "train_cuda_peak_bytes": 100 * 2**20 * peak_ratio}
+    return results.Result(
+        "bench/densenet-memory/densenet_bc_100_k12",
+        {"budget": "gpu", "seed": 0, "model": "densenet_bc_100_k12", "batch_size": 64,
+         "image_size": 32, "rounds": 20},
+        {"naive": naive, "efficient": efficient, "device_name": "Card",
+         "efficient_over_naive": _ratios(efficient, naive)},
+        provenance={"budget": "gpu", "device": "cuda:0", "device_name": "Card",
+                    "date": "2026-01-02", "commit": "abc"})
+
+
+@pytest.fixture
+def empty_results(tmp_path, monkeypatch):
+    monkeypatch.setenv(results.RESULTS_DIR_ENV, str(tmp_path))
+    return tmp_path
+
+
+def test_without_stored_gpu_results_the_targets_say_not_measured(empty_results):
+    assert "unmeasured" in perf.gpu_status()
+    assert set(perf.targets_table()["verdict"]) == {"not measured"}
+    assert perf.stored_gpu("densenet-memory") is None
+    evidence = claims.evaluate("densenet.memory.gpu", "cpu", run=False)
+    assert evidence.verdict == Verdict.NEEDS_GPU
+
+
+def test_targets_take_the_best_stored_speed_per_device_kind(empty_results):
+    for r in (_speed("cpu", "cpu", "CPU (2 threads)", 1.1, "channels_last", "2026-01-01"),
+              _speed("gpu", "cuda:0", "Card", 0.8, "bf16", "2026-01-02"),
+              _speed("gpu", "cuda:0", "Card", 3.3, "bf16 graphs", "2026-01-03")):
+        results.save(r)
+    results.save(_memory(peak_ratio=0.35, time_ratio=1.75))
+
+    speeds = perf.train_speed_table()
+    assert list(speeds["kind"]) == ["cpu", "cuda", "cuda"]  # budgets in order, then by date
+    assert list(speeds["ours / plain"]) == pytest.approx([1.1, 0.8, 3.3])
+    assert speeds["our fast path"].iloc[2] == "bf16, channels_last, cuda_graphs"
+
+    targets = perf.targets_table().set_index("target")["verdict"]
+    assert list(targets) == ["met", "not met", "met", "not met"]  # GPU 3.3x; CPU 1.1x; memory
+    assert "stored for: train-speed (gpu, Card" in perf.gpu_status()
+
+    texts = " ".join(figure_texts(perf.plot_train_speed(speeds)))
+    assert "GPU target (3×)" in texts and "3.30×" in texts and "Card" in texts
+
+
+@pytest.mark.parametrize("peak_ratio, verdict", [(0.35, Verdict.REPRODUCED),
+                                                  (0.8, Verdict.NOT_REPRODUCED)])
+def test_the_gpu_memory_claim_uses_the_committed_gpu_benchmark(empty_results, peak_ratio,
+                                                                verdict):
+    results.save(_memory(peak_ratio=peak_ratio, time_ratio=1.2))
+    evidence = claims.evaluate("densenet.memory.gpu", "cpu", run=False)
+    assert evidence.verdict == verdict
+    assert f"({peak_ratio:.2f}×)" in evidence.ours and "Card" in evidence.detail
