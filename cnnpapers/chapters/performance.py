@@ -150,10 +150,18 @@ def memory_table(result: results.Result) -> pd.DataFrame:
     return frame.rename_axis("measure").reset_index()
 
 
+def variant_names(result: results.Result) -> list[str]:
+    """vs-torchvision's variants as (torchvision, ours) naive, then (torchvision, ours)
+    memory-efficient, whatever order the stored JSON has them in (it sorts its keys)."""
+    return sorted(result.metrics["variants"],
+                  key=lambda n: ("memory-efficient" in n, not n.startswith("torchvision")))
+
+
 def torchvision_table(result: results.Result) -> pd.DataFrame:
     """vs-torchvision: images/s (train, inference) and memory per variant."""
     rows = []
-    for name, v in result.metrics["variants"].items():
+    for name in variant_names(result):
+        v = result.metrics["variants"][name]
         key = memory_key(v)
         rows.append({"model": name, "train images/s": v["train_images_per_s"],
                      "inference images/s": v["inference_images_per_s"],
@@ -210,7 +218,7 @@ def plot_memory(result: results.Result):
 def plot_torchvision(result: results.Result):
     """Ours vs torchvision (same weights): images/s and memory, ours/torchvision on our bars."""
     m = result.metrics
-    names = list(m["variants"])
+    names = variant_names(result)
     key = memory_key(m["variants"][names[0]])
     ratio = m["ours_over_torchvision"]
     fig, axes = new_figure(3, width=3.6, height=4.2)
@@ -220,7 +228,6 @@ def plot_torchvision(result: results.Result):
     for ax, (metric, title, unit) in zip(axes, panels):
         scale = 1 / MIB if metric.endswith("_bytes") else 1
         values = [m["variants"][n][metric] * scale for n in names]
-        # variants come as (torchvision, ours) per memory_efficient setting
         _bars(ax, [n.replace("densenet121, ", "") for n in names], values,
               {1: ratio["memory_efficient=False"][metric],
                3: ratio["memory_efficient=True"][metric]})

@@ -79,3 +79,29 @@ def test_the_gpu_memory_claim_uses_the_committed_gpu_benchmark(empty_results, pe
     evidence = claims.evaluate("densenet.memory.gpu", "cpu", run=False)
     assert evidence.verdict == verdict
     assert f"({peak_ratio:.2f}×)" in evidence.ours and "Card" in evidence.detail
+
+
+def test_torchvision_ratios_land_on_our_bars_after_a_json_round_trip(empty_results):
+    names = ["torchvision densenet121, naive", "densenet121, naive",
+             "torchvision densenet121, memory-efficient", "densenet121, memory-efficient"]
+    variants = {n: {"train_images_per_s": 10.0 + i, "inference_images_per_s": 20.0 + i,
+                    "train_saved_bytes": 2**20 * (1 + i)} for i, n in enumerate(names)}
+    ratio = {f"memory_efficient={flag}": {"train_images_per_s": r, "inference_images_per_s": r,
+                                          "train_saved_bytes": r}
+             for flag, r in ((False, 1.25), (True, 1.5))}
+    stored = results.Result(
+        "bench/vs-torchvision/densenet121",
+        {"budget": "cpu", "seed": 0, "model": "densenet121", "batch_size": 2, "image_size": 64,
+         "rounds": 1},
+        {"variants": variants, "ours_over_torchvision": ratio, "device_name": "CPU"},
+        provenance={"budget": "cpu", "device": "cpu", "device_name": "CPU", "date": "2026"})
+    results.save(stored)
+    loaded = perf.stored("vs-torchvision", "cpu", "cpu")
+    assert list(loaded.metrics["variants"]) != names  # the JSON sorts its keys ...
+    assert perf.variant_names(loaded) == names  # ... and the page restores the pairs
+    assert list(perf.torchvision_table(loaded)["model"]) == names
+    fig = perf.plot_torchvision(loaded)
+    bar_tops = {round(p.get_height(), 6): i for i, p in enumerate(fig.axes[0].patches)}
+    notes = {t.get_text(): t.xy for t in fig.axes[0].texts}
+    assert notes["1.25×"][1] == pytest.approx(11.0) and notes["1.50×"][1] == pytest.approx(13.0)
+    assert bar_tops[11.0] == 1 and bar_tops[13.0] == 3
