@@ -195,6 +195,23 @@ def trained_params(results: Sequence[Result]) -> int:
     return int(results[0].metrics["parameters"])
 
 
+NUM_CLASSES = {"fashion-mnist": 10, "cifar10": 10, "cifar100": 100, "svhn": 10}
+# A run whose final *training* error stays above this share of chance level learnt nothing: a
+# comparison against it says nothing about the architecture, only that the recipe failed it.
+NOT_TRAINED_SHARE = 0.85
+
+
+def final_train_error(results: Sequence[Result]) -> float:
+    """Mean final training error (%) over seeds."""
+    return float(np.mean([100 * r.metrics["train_error"] for r in results]))
+
+
+def did_not_train(results: Sequence[Result]) -> bool:
+    """True when every seed ended with a training error near chance (1 - 1/classes)."""
+    chance = 1 - 1 / NUM_CLASSES[results[0].config["dataset"]]
+    return all(r.metrics["train_error"] >= NOT_TRAINED_SHARE * chance for r in results)
+
+
 # ---------------------------------------------------------------------------------------------
 # Table 2
 
@@ -222,6 +239,10 @@ def table2(p: Plan, runs: Runs, dataset: str) -> pd.DataFrame:
             "± s.e.": se,
             "seeds": len(runs.get(arch.key, [])),
             "params as trained": trained_params(runs[arch.key]) if arch.key in runs else "—",
+            "trained?": ("no: final training error "
+                         f"{final_train_error(runs[arch.key]):.1f}%, chance level"
+                         if arch.key in runs and did_not_train(runs[arch.key])
+                         else "yes" if arch.key in runs else "—"),
         })
     return pd.DataFrame(rows)
 
@@ -235,6 +256,8 @@ class Comparison:
     resnet_error: float
     resnet_se: float
     smaller: tuple[tuple[str, int, float, float], ...]  # (DenseNet, params, error, s.e.)
+    resnet_trained: bool = True  # False: the ResNet learnt nothing (see did_not_train)
+    resnet_train_error: float = math.nan
 
     def winners(self, significant_only: bool = False) -> list[str]:
         """The smaller DenseNets with a lower error (by more than 2 s.e. if asked)."""
@@ -253,7 +276,8 @@ def fewer_params_lower_error(p: Plan, runs: Runs) -> list[Comparison]:
         r_params = trained_params(runs[res.key])
         smaller = tuple((d.label, trained_params(runs[d.key]), *final_error(runs[d.key]))
                         for d in dense if trained_params(runs[d.key]) < r_params)
-        out.append(Comparison(res.label, r_params, *final_error(runs[res.key]), smaller))
+        out.append(Comparison(res.label, r_params, *final_error(runs[res.key]), smaller,
+                              not did_not_train(runs[res.key]), final_train_error(runs[res.key])))
     return out
 
 

@@ -32,9 +32,12 @@ def close_figures():
     plt.close("all")
 
 
-def _result(model="m", error=0.2, params=1000, test_images=400, seed=0, curves=None):
-    metrics = {"test_error": error, "parameters": params, "test_images": test_images}
-    return Result(f"densenet_training/x/{model}/seed{seed}", {"seed": seed, "model": model},
+def _result(model="m", error=0.2, params=1000, test_images=400, seed=0, curves=None,
+            train_error=None):
+    metrics = {"test_error": error, "parameters": params, "test_images": test_images,
+               "train_error": error if train_error is None else train_error}
+    return Result(f"densenet_training/x/{model}/seed{seed}",
+                  {"seed": seed, "model": model, "dataset": "fashion-mnist"},
                   metrics, curves or {}, {})
 
 
@@ -148,6 +151,20 @@ def test_table2_claim_verdicts(monkeypatch):
     assert dtc._fewer_params_lower_error(Context("cpu")).verdict is Verdict.PARTLY
     runs["bc"] = [_result("bc", 0.12, 500, 10_000)]
     assert dtc._fewer_params_lower_error(Context("cpu")).verdict is Verdict.NOT_REPRODUCED
+
+
+def test_a_resnet_that_learnt_nothing_is_flagged_not_compared(monkeypatch):
+    runs = {"d": [_result("d", 0.05, 2000, 10_000)], "bc": [_result("bc", 0.08, 500, 10_000)],
+            "r": [_result("r", 0.87, 1000, 10_000, train_error=0.878)]}
+    (comp,) = dt.fewer_params_lower_error(_plan(), runs)
+    assert not comp.resnet_trained and comp.resnet_train_error == pytest.approx(87.8)
+    assert dt.did_not_train(runs["r"]) and not dt.did_not_train(runs["bc"])
+    rows = dt.table2(_plan(table2=(RES,)), runs, "fashion-mnist")
+    assert rows["trained?"].item().startswith("no: final training error 87.8%")
+    monkeypatch.setattr(dtc, "plan", lambda budget: _plan())
+    monkeypatch.setattr(dtc, "_runs", lambda ctx, archs: ("fashion-mnist", runs))
+    evidence = dtc._fewer_params_lower_error(Context("cpu"))
+    assert evidence.verdict is Verdict.NOT_RUN and "R did not train" in evidence.ours
 
 
 def test_trained_claims_are_not_run_without_results(tmp_path, monkeypatch):
