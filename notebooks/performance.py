@@ -62,9 +62,9 @@ Markdown(perf.gpu_status())
 # Speed targets compare our training loop (`cnnpapers.train.fit` with its fast path) with the
 # textbook loop: a `DataLoader` over float tensors, eager fp32, NCHW, the loss read back every
 # step. Both train the same DenseNet-BC-100 (k = 12) on the same Fashion-MNIST images at batch 64,
-# in one run (`python -m cnnpapers bench train-speed`). Memory targets come from the GPU
-# measurement of the next section's benchmark. Every stored measurement is used, whichever
-# budget this page runs at: GPU numbers are measured on a GPU machine and committed.
+# in one run (`python -m cnnpapers bench train-speed`). Memory targets come from the GPU run of
+# `bench densenet-memory` (last section). Every stored measurement is used, whichever budget this
+# page runs at: GPU numbers are measured on a GPU machine and committed.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -88,8 +88,9 @@ table(speeds.drop(columns=["kind"]), floatfmt=".3g")
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-perf.plot_train_speed(speeds)
-plt.show()
+if len(speeds):
+    perf.plot_train_speed(speeds)
+    plt.show()
 
 # %% [markdown]
 # ## Naive vs memory-efficient DenseNet-BC-100 (k = 12)

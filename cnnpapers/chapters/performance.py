@@ -79,6 +79,10 @@ def fast_path_label(fast_path: dict[str, bool]) -> str:
     return ", ".join(on) or "fp32 eager"
 
 
+SPEED_COLUMNS = ["device", "kind", "budget", "model", "batch", "our fast path", "plain images/s",
+                 "ours images/s", "ours / plain", "provenance"]
+
+
 def train_speed_table() -> pd.DataFrame:
     """Every stored ``train-speed`` result (any budget but smoke, CPU and CUDA): our loop's
     images/s against the plain eager fp32 loop's, measured in the same run."""
@@ -93,7 +97,7 @@ def train_speed_table() -> pd.DataFrame:
                              "plain images/s": m["plain_images_per_s"],
                              "ours images/s": m["ours_images_per_s"],
                              "ours / plain": m["ratio"], "provenance": r.caption})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=SPEED_COLUMNS)
 
 
 def _target(target: str, measured: float | None, met: bool | None, where: str) -> dict:
@@ -107,7 +111,7 @@ def targets_table() -> pd.DataFrame:
     speeds = train_speed_table()
     rows = []
     for kind, goal in (("cuda", 3.0), ("cpu", 2.0)):
-        frame = speeds[speeds["kind"] == kind] if len(speeds) else speeds
+        frame = speeds[speeds["kind"] == kind]
         best = frame.loc[frame["ours / plain"].idxmax()] if len(frame) else None
         where = "" if best is None else f"{best['device']}, {best['our fast path']}"
         if best is not None and kind == "cpu" and "bf16" not in best["our fast path"]:

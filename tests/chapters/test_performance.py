@@ -105,3 +105,8 @@ def test_torchvision_ratios_land_on_our_bars_after_a_json_round_trip(empty_resul
     notes = {t.get_text(): t.xy for t in fig.axes[0].texts}
     assert notes["1.25×"][1] == pytest.approx(11.0) and notes["1.50×"][1] == pytest.approx(13.0)
     assert bar_tops[11.0] == 1 and bar_tops[13.0] == 3
+
+
+def test_with_no_stored_speeds_the_table_is_empty_but_keeps_its_columns(empty_results):
+    speeds = perf.train_speed_table()
+    assert speeds.empty and list(speeds.columns) == perf.SPEED_COLUMNS
