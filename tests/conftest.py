@@ -15,6 +15,23 @@ torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture
+def cli(capsys):
+    """``cli(*argv)`` runs ``python -m cnnpapers *argv`` in this process and returns
+    (exit status, stdout, stderr)."""
+    from cnnpapers.__main__ import main
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        try:
+            code = main(list(argv))
+        except SystemExit as exit_:
+            code = exit_.code
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _results_copy(tmp_path_factory):
     copy = tmp_path_factory.mktemp("results")

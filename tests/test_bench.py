@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from cnnpapers import bench
-from cnnpapers.__main__ import main
 
 TINY = ["--batch-size", "1", "--image-size", "32", "--rounds", "1", "--device", "cpu",
         "--no-rss"]
@@ -18,15 +17,6 @@ TINY = ["--batch-size", "1", "--image-size", "32", "--rounds", "1", "--device", 
 def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("CNNPAPERS_RESULTS", str(tmp_path / "results"))
     return tmp_path
-
-
-def run(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exit_:
-        code = exit_.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def stored(root, name):
@@ -48,8 +38,8 @@ def test_interleaved_times_alternate_the_steps():
     assert {k: len(v) for k, v in times.items()} == {"a": 2, "b": 2}
 
 
-def test_densenet_memory_measures_both_forms_and_stores_the_ratio(capsys, isolated):
-    code, out, err = run(capsys, "bench", "densenet-memory", "--model", "densenet_bc_40_k12",
+def test_densenet_memory_measures_both_forms_and_stores_the_ratio(cli, isolated):
+    code, out, err = cli("bench", "densenet-memory", "--model", "densenet_bc_40_k12",
                          "--budget", "cpu", *TINY)
     assert code == 0, err
     assert "efficient/naive" in out and "naive" in out
@@ -65,8 +55,8 @@ def test_densenet_memory_measures_both_forms_and_stores_the_ratio(capsys, isolat
     assert result["config"]["batch_size"] == 1
 
 
-def test_vs_torchvision_compares_each_setting_on_the_same_weights(capsys, isolated):
-    code, out, err = run(capsys, "bench", "vs-torchvision", "--budget", "cpu", *TINY,
+def test_vs_torchvision_compares_each_setting_on_the_same_weights(cli, isolated):
+    code, out, err = cli("bench", "vs-torchvision", "--budget", "cpu", *TINY,
                          "--image-size", "64")  # batch 1 needs more than 1x1 maps at the end
     assert code == 0, err
     m = stored(isolated, "vs-torchvision")["metrics"]
@@ -83,14 +73,14 @@ def test_vs_torchvision_compares_each_setting_on_the_same_weights(capsys, isolat
     assert "ours/torchvision (memory_efficient=False)" in out
 
 
-def test_smoke_results_are_not_stored(capsys, isolated):
-    code, _, err = run(capsys, "bench", "densenet-memory", "--model", "densenet_bc_40_k12",
+def test_smoke_results_are_not_stored(cli, isolated):
+    code, _, err = cli("bench", "densenet-memory", "--model", "densenet_bc_40_k12",
                        "--budget", "smoke", *TINY)
     assert code == 0, err
     assert not (isolated / "results").exists()
 
 
-def test_all_dispatches_every_registered_benchmark(capsys, isolated, monkeypatch):
+def test_all_dispatches_every_registered_benchmark(cli, isolated, monkeypatch):
     seen = {}
 
     def fake(name):
@@ -102,7 +92,7 @@ def test_all_dispatches_every_registered_benchmark(capsys, isolated, monkeypatch
     for name, b in list(bench.BENCHMARKS.items()):
         if name != "all":
             monkeypatch.setitem(bench.BENCHMARKS, name, dataclasses.replace(b, run=fake(name)))
-    code, _, err = run(capsys, "bench", "all", "--budget", "cpu", "--device", "cpu")
+    code, _, err = cli("bench", "all", "--budget", "cpu", "--device", "cpu")
     assert code == 0, err
     assert set(seen) == set(bench.BENCHMARKS) - {"all"}
     assert set(seen.values()) == {("cpu", "cpu")}
@@ -132,6 +122,6 @@ def test_all_runs_the_rest_when_one_fails_then_fails(capsys, monkeypatch):
     (["densenet-memory", "--rounds", "0"], "pass --rounds N"),
     (["densenet-memory", "--model", "no_such_net"], "unknown model"),
 ])
-def test_bad_input_is_one_clear_error(capsys, argv, message):
-    code, out, err = run(capsys, "bench", *argv, "--budget", "smoke", "--device", "cpu")
+def test_bad_input_is_one_clear_error(cli, argv, message):
+    code, out, err = cli("bench", *argv, "--budget", "smoke", "--device", "cpu")
     assert code == 2 and message in err and "Traceback" not in err

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from cnnpapers import data
-from cnnpapers.__main__ import main
 from cnnpapers.budgets import BUDGETS
 from cnnpapers.provenance import REPO_ROOT
 from cnnpapers.schedules import SCHEDULES
@@ -27,24 +26,14 @@ def isolated(tmp_path, monkeypatch):
     return tmp_path
 
 
-def run(capsys, *argv):
-    """``main(argv)`` -> (exit status, stdout, stderr)."""
-    try:
-        code = main(list(argv))
-    except SystemExit as exit_:
-        code = exit_.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 def test_module_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "cnnpapers", "--help"], cwd=REPO_ROOT,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "train" in out.stdout and "budgets" in out.stdout
 
 
-def test_train_help_explains_every_budget(capsys):
-    code, out, _ = run(capsys, "train", "--help")
+def test_train_help_explains_every_budget(cli):
+    code, out, _ = cli("train", "--help")
     assert code == 0
     for budget in BUDGETS.values():
         assert f"  {budget.name} " in out and budget.description in out
@@ -68,57 +57,57 @@ def test_train_help_explains_every_budget(capsys):
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     ([], "required: COMMAND"),
 ])
-def test_every_bad_argument_is_one_clear_error(capsys, argv, message):
+def test_every_bad_argument_is_one_clear_error(cli, argv, message):
     import re
 
-    code, _, err = run(capsys, *argv)
+    code, _, err = cli(*argv)
     assert code == 2
     assert re.search(message, err), err
     assert "Traceback" not in err
 
 
-def test_missing_cifar_is_an_error_naming_download_and_data_root(capsys, tmp_path):
-    code, _, err = run(capsys, "train", "--model", "resnet20_cifar", "--dataset", "cifar10",
+def test_missing_cifar_is_an_error_naming_download_and_data_root(cli, tmp_path):
+    code, _, err = cli("train", "--model", "resnet20_cifar", "--dataset", "cifar10",
                        "--data-root", str(tmp_path / "nothing"))
     assert code == 1
     assert "--download" in err and "--data-root" in err and "Traceback" not in err
 
 
-def test_list_models_and_schedules(capsys):
-    code, out, _ = run(capsys, "list-models", "lenet*")
+def test_list_models_and_schedules(cli):
+    code, out, _ = cli("list-models", "lenet*")
     assert code == 0
     assert [line.split()[0] for line in out.splitlines()] == ["lenet5", "lenet5_relu"]
-    code, out, _ = run(capsys, "list-models", "--category", "Spatial exploitation")
+    code, out, _ = cli("list-models", "--category", "Spatial exploitation")
     assert code == 0 and "lenet5 " in out
-    code, out, _ = run(capsys, "list-schedules")
+    code, out, _ = cli("list-schedules")
     assert code == 0 and all(f"{name}:" in out for name in SCHEDULES) and "source: ours" in out
 
 
 @needs_fmnist
-def test_train_smoke_prints_accuracy_and_stores_nothing(capsys, isolated):
-    code, out, _ = run(capsys, "train", *TINY, "--budget", "smoke", "--ten-crop")
+def test_train_smoke_prints_accuracy_and_stores_nothing(cli, isolated):
+    code, out, _ = cli("train", *TINY, "--budget", "smoke", "--ten-crop")
     assert code == 0, out
     assert "epoch 1/1: train loss" in out and "test accuracy" in out and "10-crop test error" in out
     assert not (isolated / "results").exists()  # smoke results are never cached
 
 
 @needs_fmnist
-def test_train_cpu_budget_caches_and_resume_of_a_finished_run_is_instant(capsys, isolated):
-    code, out, _ = run(capsys, "train", *TINY, "--budget", "cpu")
+def test_train_cpu_budget_caches_and_resume_of_a_finished_run_is_instant(cli, isolated):
+    code, out, _ = cli("train", *TINY, "--budget", "cpu")
     assert code == 0 and "result: " in out
     folder = isolated / "results" / "cpu" / "train" / "lenet5_relu" / "fashion-mnist"
     (path,) = folder.glob("*.json")
     stored = json.loads(path.read_text())
     assert stored["config"]["epochs"] == 1 and stored["provenance"]["budget"] == "cpu"
-    code, again, _ = run(capsys, "train", *TINY, "--budget", "cpu")
+    code, again, _ = cli("train", *TINY, "--budget", "cpu")
     assert code == 0 and "epoch 1/1" not in again  # served from the cache
-    code, forced, _ = run(capsys, "train", *TINY, "--budget", "cpu", "--force", "--resume")
+    code, forced, _ = cli("train", *TINY, "--budget", "cpu", "--force", "--resume")
     assert code == 0 and "resumed from" in forced and "after epoch 1/1" in forced
 
 
 @needs_fmnist
-def test_bench_train_speed_prints_both_loops_and_writes_an_artifact(capsys, isolated):
-    code, out, _ = run(capsys, "bench", "train-speed", "--model", "lenet5_relu", "--budget", "cpu",
+def test_bench_train_speed_prints_both_loops_and_writes_an_artifact(cli, isolated):
+    code, out, _ = cli("bench", "train-speed", "--model", "lenet5_relu", "--budget", "cpu",
                        "--steps", "2", "--batch-size", "32", "--device", "cpu")
     assert code == 0, out
     assert "plain eager fp32 loop" in out and "cnnpapers fit" in out and "ratio" in out
