@@ -42,6 +42,17 @@ class Experiment:
             raise ValueError(f"{self.name}: unknown probe(s) {unknown}; choose from {sorted(PROBES)}")
 
 
+@dataclass(frozen=True)
+class RunPlan:
+    """How much one chapter trains at a budget: images, epochs (``None``: the budget's own) and
+    the seeds of every run."""
+
+    train_images: int | None
+    test_images: int | None
+    epochs: int | None
+    seeds: tuple[int, ...]
+
+
 # --------------------------------------------------------------------------- probes
 
 

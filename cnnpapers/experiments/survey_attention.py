@@ -15,11 +15,10 @@ three the same data order and augmentation draws.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from ..budgets import get_budget
 from ..train import TrainConfig
-from . import Experiment, group
+from . import Experiment, RunPlan, group
 
 CHAPTER = "survey_attention"
 DATASET = "fashion-mnist"
@@ -28,19 +27,11 @@ BASELINE = "resnet20_cifar"
 MODELS = (BASELINE, "se_resnet20_cifar", "cbam_resnet20_cifar")
 
 
-@dataclass(frozen=True)
-class Plan:
-    train_images: int | None  # None: the budget's
-    test_images: int | None
-    epochs: int | None
-    seeds: tuple[int, ...]
-
-
-def plan(budget: str) -> Plan:
+def plan(budget: str) -> RunPlan:
     return get_budget(budget).pick(
-        smoke=Plan(None, None, None, (0,)),
-        cpu=Plan(5_120, 5_000, 8, (0, 1)),
-        gpu=Plan(None, None, None, (0, 1, 2, 3, 4)),
+        smoke=RunPlan(None, None, None, (0,)),
+        cpu=RunPlan(5_120, 5_000, 8, (0, 1)),
+        gpu=RunPlan(None, None, None, (0, 1, 2, 3, 4)),
     )
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from ..budgets import get_budget
 from ..train import TrainConfig
-from . import Experiment, group
+from . import Experiment, RunPlan, group
 
 CHAPTER = "survey_depth"
 DATASET = "fashion-mnist"
@@ -64,19 +64,11 @@ DEGRADATION = ("plain20", "plain56", "resnet20", "resnet56")
 HIGHWAY = ("highway32", "highway32_plain", "resnet56")  # resnet56: the equal-cost comparison
 
 
-@dataclass(frozen=True)
-class Plan:
-    train_images: int | None  # None: the budget's
-    test_images: int | None
-    epochs: int | None
-    seeds: tuple[int, ...]
-
-
-def plan(budget: str) -> Plan:
+def plan(budget: str) -> RunPlan:
     return get_budget(budget).pick(
-        smoke=Plan(None, None, None, (0,)),
-        cpu=Plan(5_120, 2_000, 8, (0,)),
-        gpu=Plan(None, None, None, (0, 1, 2)),
+        smoke=RunPlan(None, None, None, (0,)),
+        cpu=RunPlan(5_120, 2_000, 8, (0,)),
+        gpu=RunPlan(None, None, None, (0, 1, 2)),
     )
 
 
