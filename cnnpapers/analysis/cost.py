@@ -30,6 +30,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from .hooks import forward_with_hooks
 from .plots import finish, label, new_figure
 
 FLOPS_PER_MAC = 2
@@ -114,18 +115,10 @@ def layer_costs(model: nn.Module, input_size: Sequence[int], *, batch_size: int 
         if isinstance(output, torch.Tensor):
             shapes[names[module]] = tuple(output.shape[1:])
 
-    handles = [m.register_forward_hook(remember_shape) for m in names]
+    x = torch.zeros(_input_shape(input_size, batch_size), device=_model_device(model))
     counter = FlopCounterMode(display=False)
-    was_training = model.training
-    try:
-        model.eval()
-        x = torch.zeros(_input_shape(input_size, batch_size), device=_model_device(model))
-        with torch.no_grad(), counter:
-            model(x)
-    finally:
-        model.train(was_training)
-        for handle in handles:
-            handle.remove()
+    with counter:
+        forward_with_hooks(model, x, [m.register_forward_hook(remember_shape) for m in names])
 
     totals = _module_flops(model, counter)
     seen: set[int] = set()

@@ -23,6 +23,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 from torch import nn
 
 from ..analysis.cost import ModelCost, model_cost
+from ..analysis.hooks import forward_with_hooks
 from ..analysis.plots import finish, label, new_figure
 from ..models.densenet import DenseNet, _DenseBlock, _Transition
 from ..registry import create_model, model_info
@@ -161,15 +162,7 @@ def trace_block(model: DenseNet, x: torch.Tensor, *, compression: float,
     for i, layer in enumerate(layers, start=1):
         handles += [layer.register_forward_pre_hook(keep_input(("input", i))),
                     layer.register_forward_hook(keep_output(("source", i)))]
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(x)
-    finally:
-        model.train(was_training)
-        for handle in handles:
-            handle.remove()
+    forward_with_hooks(model, x, handles)
 
     slices = block.feature_slices()
     sources = [seen[("source", j)] for j in range(len(slices))]

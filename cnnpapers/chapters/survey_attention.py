@@ -19,6 +19,7 @@ from torch import nn
 
 from .. import experiments
 from ..analysis.cost import model_cost
+from ..analysis.hooks import forward_with_hooks
 from ..budgets import get_budget
 from ..provenance import device_name
 from ..analysis.seedruns import Difference, difference
@@ -69,15 +70,10 @@ def attention_pointwise_ops(model: nn.Module, input_size: Sequence[int]) -> int:
     twice across channels and scales — three per element each."""
     per_element = {SqueezeExcitation: 2, ChannelAttention: 3, SpatialAttention: 3}
     counts: list[int] = []
-    hooks = [m.register_forward_hook(
+    x = torch.zeros(1, *input_size, device=next(model.parameters()).device)
+    forward_with_hooks(model, x, [m.register_forward_hook(
         lambda mod, args, out, k=per_element[type(m)]: counts.append(k * args[0].numel()))
-        for m in model.modules() if type(m) in per_element]
-    try:
-        with torch.no_grad():
-            model.eval()(torch.zeros(1, *input_size, device=next(model.parameters()).device))
-    finally:
-        for h in hooks:
-            h.remove()
+        for m in model.modules() if type(m) in per_element])
     return sum(counts)
 
 

@@ -25,6 +25,7 @@ from .. import augment as A
 from .. import experiments
 from ..analysis.cost import model_cost
 from ..analysis.gradflow import compare_gradient_flow
+from ..analysis.hooks import forward_with_hooks
 from ..analysis.plots import finish, label, new_figure
 from ..analysis.seedruns import Difference, difference
 from ..budgets import get_budget
@@ -316,12 +317,7 @@ def gate_equation_error(model: nn.Module, x: torch.Tensor) -> float:
         errors.append((out - (h * t + inp * (1 - t))).abs().max().item())
 
     hooks = [m.register_forward_hook(check) for _, m in highway_layers(model)]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in hooks:
-            h.remove()
+    forward_with_hooks(model, x, hooks, eval_mode=False)
     return max(errors)
 
 
@@ -332,15 +328,9 @@ def gate_statistics(model: nn.Module, x: torch.Tensor) -> pd.DataFrame:
     ungated, where a ResNet's identity shortcut carries all of it."""
     gates: dict[str, torch.Tensor] = {}
     layers = highway_layers(model)
-    hooks = [m.gate.register_forward_hook(
+    forward_with_hooks(model, x, [m.gate.register_forward_hook(
         lambda mod, args, out, name=n: gates.__setitem__(name, torch.sigmoid(out.detach())))
-        for n, m in layers]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in hooks:
-            h.remove()
+        for n, m in layers], eval_mode=False)
     rows, carried = [], {}
     for name, _ in layers:
         stage = int(re.match(r"stages\.(\d+)\.", name)[1])

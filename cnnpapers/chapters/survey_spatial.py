@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..analysis.cost import conv_output_size, layer_costs, model_cost
+from ..analysis.hooks import forward_with_hooks
 from ..models.googlenet import INCEPTION_TABLE, ConvReLU, GoogLeNet, Inception
 from ..models.inception import AsymmetricConv, Factorized5x5
 from ..models.lenet import SparseConv2d, Subsampling
@@ -104,15 +105,9 @@ def output_shapes(model: nn.Module, input_size: Sequence[int],
     """Per-image output shape of the modules at ``paths`` for one input of ``input_size``."""
     modules = dict(model.named_modules())
     shapes: dict[str, tuple[int, ...]] = {}
-    handles = [modules[p].register_forward_hook(
-        lambda m, args, out, p=p: shapes.__setitem__(p, tuple(out.shape[1:]))) for p in paths]
-    device = next(model.parameters()).device
-    try:
-        with torch.no_grad():
-            model.eval()(torch.zeros(1, *input_size, device=device))
-    finally:
-        for handle in handles:
-            handle.remove()
+    x = torch.zeros(1, *input_size, device=next(model.parameters()).device)
+    forward_with_hooks(model, x, [modules[p].register_forward_hook(
+        lambda m, args, out, p=p: shapes.__setitem__(p, tuple(out.shape[1:]))) for p in paths])
     return shapes
 
 

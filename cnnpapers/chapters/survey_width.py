@@ -32,6 +32,7 @@ from ..analysis.cost import (
     model_cost,
     standard_conv_macs,
 )
+from ..analysis.hooks import forward_with_hooks
 from ..analysis.plots import finish, label, new_figure
 from ..budgets import get_budget
 from ..models.densenet import DenseNet
@@ -123,14 +124,9 @@ def unit_widths(name: str, unit_prefixes: Sequence[str]) -> list[int]:
              for child, _ in model.get_submodule(prefix).named_children()]
     widths: dict[str, int] = {}
     modules = dict(model.named_modules())
-    handles = [modules[p].register_forward_hook(
-        lambda m, a, out, p=p: widths.__setitem__(p, out.shape[1])) for p in paths]
-    try:
-        with torch.no_grad():
-            model.eval()(torch.zeros(1, *model_info(name).input_size, device="meta"))
-    finally:
-        for h in handles:
-            h.remove()
+    x = torch.zeros(1, *model_info(name).input_size, device="meta")
+    forward_with_hooks(model, x, [modules[p].register_forward_hook(
+        lambda m, a, out, p=p: widths.__setitem__(p, out.shape[1])) for p in paths])
     return [widths[p] for p in paths]
 
 
@@ -217,15 +213,10 @@ def _input_sides(model: nn.Module, input_size: Sequence[int], paths: Sequence[st
     """(input side, output side) of the modules at ``paths`` in one forward pass."""
     modules = dict(model.named_modules())
     sides: dict[str, tuple[int, int]] = {}
-    handles = [modules[p].register_forward_hook(
+    x = torch.zeros(1, *input_size, device=next(model.parameters()).device)
+    forward_with_hooks(model, x, [modules[p].register_forward_hook(
         lambda m, args, out, p=p: sides.__setitem__(p, (args[0].shape[-1], out.shape[-1])))
-        for p in paths]
-    try:
-        with torch.no_grad():
-            model.eval()(torch.zeros(1, *input_size, device=next(model.parameters()).device))
-    finally:
-        for h in handles:
-            h.remove()
+        for p in paths])
     return sides
 
 
