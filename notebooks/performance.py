@@ -93,6 +93,34 @@ if len(speeds):
     plt.show()
 
 # %% [markdown]
+# ## Does the fast path change what the network learns?
+#
+# A faster loop is only useful if it trains the same network. `python -m cnnpapers bench
+# fast-path-parity` trains the same short run three times: with the plain path (fp32, NCHW),
+# with the fast path at the same seed (same initial weights, same batches), and with the plain
+# path at the next seed. The last run measures the noise: the fast path counts as leaving the
+# learning curve unchanged when its largest per-epoch gap to the plain run is no larger than the
+# next seed's, in training loss and in test error. For test error the margin is never below two
+# binomial standard errors of a difference of two error rates on the test set, because one seed
+# pair can land close by chance (`cnnpapers.bench.parity_gaps`). It is a rough check: one seed
+# pair is one draw of the noise. bf16 autocast rounds the same way on every device, so a CPU
+# without native bf16 can check its accuracy (slowly, by emulation) even though it cannot show
+# its speed.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+table(perf.parity_table().drop(columns=["provenance"]))
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+parity_runs = perf.parity_results()
+for parity in parity_runs:
+    perf.plot_parity(parity)
+    plt.show()
+if not parity_runs:
+    display(Markdown("No parity run is stored yet."))
+
+# %% [markdown]
 # ## Naive vs memory-efficient DenseNet-BC-100 (k = 12)
 #
 # The same model and weights in both forms; one training step each (forward, cross-entropy,

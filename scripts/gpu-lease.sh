@@ -14,7 +14,9 @@
 #   reference-run        DenseNet-BC-100 k=12 on all 60,000 Fashion-MNIST images at the gpu
 #                        budget (8 epochs) with CUDA graphs: the engine's reference result (an
 #                        eager run trains ~980 images/s there, over 8 minutes)
-#   parity               plain vs fast path on a short run (2 epochs of 20,000 images)
+#   parity               plain vs default fast path vs plain with the next seed, each 2 epochs
+#                        of 20,000 images (~2.5 min expected, not yet timed)
+#   parity-graphs        the same with torch.compile + CUDA graphs as the fast path (~3 min)
 #   experiments          every registered gpu experiment not stored yet, until the deadline
 #
 # A step is killed when the deadline comes; finished results are already stored. After every
@@ -35,7 +37,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-ALL_STEPS="train-speed densenet-memory vs-torchvision train-speed-graphs reference-run parity experiments"
+ALL_STEPS="train-speed densenet-memory vs-torchvision train-speed-graphs reference-run parity parity-graphs experiments"
 deadline=540 out=. python=python3 steps=""
 while [ $# -gt 0 ]; do
   case $1 in
@@ -99,6 +101,8 @@ for name in ${steps:-$ALL_STEPS}; do
       --budget gpu --device cuda --cuda-graphs --no-progress ;;
     parity) step "$name" bench fast-path-parity --device cuda --budget gpu --epochs 2 \
       --train-images 20000 ;;
+    parity-graphs) step "$name" bench fast-path-parity --device cuda --budget gpu --epochs 2 \
+      --train-images 20000 --cuda-graphs ;;
     experiments) step "$name" experiments run --budget gpu --no-progress ;;
   esac
 done

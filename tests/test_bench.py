@@ -125,3 +125,23 @@ def test_all_runs_the_rest_when_one_fails_then_fails(capsys, monkeypatch):
 def test_bad_input_is_one_clear_error(cli, argv, message):
     code, out, err = cli("bench", *argv, "--budget", "smoke", "--device", "cpu")
     assert code == 2 and message in err and "Traceback" not in err
+
+
+def _curves(errors, losses):
+    return {"epoch": list(range(1, len(errors) + 1)), "test_error": errors, "train_loss": losses}
+
+
+def test_parity_gaps_take_the_largest_epoch_gap_and_a_binomial_floor_under_the_seed_margin():
+    curves = {"plain": _curves([0.5, 0.3], [1.0, 0.6]),
+              "fast": _curves([0.45, 0.31], [1.02, 0.6]),
+              "plain, next seed": _curves([0.49, 0.3], [0.9, 0.65])}
+    gaps = bench.parity_gaps(curves, test_images=2000)
+    assert gaps["test_error_gap"] == pytest.approx(0.05)
+    assert gaps["seed_test_error_gap"] == pytest.approx(0.01)
+    floor = 2 * (2 * 0.3 * 0.7 / 2000) ** 0.5  # 2.9 points: above the lucky 1-point seed gap
+    assert gaps["test_error_margin"] == pytest.approx(floor)
+    assert gaps["train_loss_gap"] == pytest.approx(0.02)
+    assert gaps["train_loss_margin"] == pytest.approx(0.1)
+    assert not gaps["within_noise"]  # a 5-point test-error gap is over the 2.9-point margin
+    curves["fast"] = _curves([0.48, 0.31], [1.02, 0.6])
+    assert bench.parity_gaps(curves, test_images=2000)["within_noise"]

@@ -353,14 +353,15 @@ def _gpu_lease(fake_dir: Path, *args: str) -> subprocess.CompletedProcess:
 
 def test_gpu_lease_runs_the_named_steps_after_a_pre_flight_and_packs_the_results(fake_tools):
     fake_dir, log = fake_tools
-    run = _gpu_lease(fake_dir, "reference-run", "parity")
+    run = _gpu_lease(fake_dir, "reference-run", "parity", "parity-graphs")
     assert run.returncode == 0, run.stderr
     calls = [line.split(" ", 1)[1] for line in log.read_text().splitlines()]
     assert calls[0] == "-" and calls[1].startswith("-m cnnpapers train --model densenet_bc_100_k12")
     assert "--budget smoke --device cuda" in calls[1]
     assert "--budget gpu --device cuda --cuda-graphs" in calls[2]
     assert calls[3].startswith("-m cnnpapers bench fast-path-parity --device cuda --budget gpu")
-    assert len(calls) == 4
+    assert calls[4].startswith("-m cnnpapers bench fast-path-parity") and "--cuda-graphs" in calls[4]
+    assert len(calls) == 5
     assert "reference-run: exit 0" in (fake_dir / "out" / "lease.log").read_text()
 
 

@@ -119,6 +119,26 @@ def test_bench_train_speed_prints_both_loops_and_writes_an_artifact(cli, isolate
 
 
 @needs_fmnist
+def test_bench_fast_path_parity_compares_the_gaps_with_a_new_seeds(cli, isolated):
+    code, out, _ = cli("bench", "fast-path-parity", "--model", "lenet5_relu", "--budget", "cpu",
+                       "--epochs", "2", "--train-images", "128", "--test-images", "64",
+                       "--device", "cpu")
+    assert code == 0, out
+    assert "within noise: " in out and "next seed vs plain" in out
+    (path,) = (isolated / "results" / "cpu" / "bench" / "fast-path-parity").rglob("*.json")
+    stored = json.loads(path.read_text())
+    m, curves = stored["metrics"], stored["curves"]
+    assert set(curves) == {"plain", "fast", "plain, next seed"}
+    assert stored["config"]["fast_path"]["channels_last"] and not stored["config"]["bf16"]
+    assert m["seed_test_error_gap"] == max(
+        abs(a - b) for a, b in zip(curves["plain"]["test_error"],
+                                   curves["plain, next seed"]["test_error"]))
+    assert m["test_error_margin"] >= m["seed_test_error_gap"]
+    assert m["within_noise"] == (m["test_error_gap"] <= m["test_error_margin"]
+                                 and m["train_loss_gap"] <= m["seed_train_loss_gap"])
+
+
+@needs_fmnist
 def test_progress_bars_show_loss_and_accuracy(capsys):
     from cnnpapers.schedules import get_schedule
     from cnnpapers.train import TrainConfig, fit, load_splits

@@ -100,10 +100,11 @@ def train_speed_table() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=SPEED_COLUMNS)
 
 
-def _target(target: str, measured: float | None, met: bool | None, where: str) -> dict:
+def _target(target: str, measured: float | str | None, met: bool | None, where: str) -> dict:
     verdict = "not measured" if met is None else ("met" if met else "not met")
-    return {"target": target, "measured": "—" if measured is None else f"{measured:.2f}×",
-            "verdict": verdict, "where": where}
+    if isinstance(measured, float):
+        measured = f"{measured:.2f}×"
+    return {"target": target, "measured": measured or "—", "verdict": verdict, "where": where}
 
 
 def targets_table() -> pd.DataFrame:
@@ -120,6 +121,7 @@ def targets_table() -> pd.DataFrame:
             f"{'GPU' if kind == 'cuda' else 'CPU'}: our training loop ≥ {goal:.0f}× the plain "
             "eager fp32 loop", None if best is None else best["ours / plain"],
             None if best is None else bool(best["ours / plain"] >= goal), where))
+    rows += [_parity_target(kind) for kind in ("cuda", "cpu")]
     memory = stored_gpu("densenet-memory")
     r = memory.metrics["efficient_over_naive"] if memory else {}
     where = sizes(memory) if memory else ""
@@ -129,6 +131,80 @@ def targets_table() -> pd.DataFrame:
     rows.append(_target("GPU: memory-efficient DenseNet at ≤ 1.15× the naive step time", time,
                         None if time is None else time <= 1.15, where))
     return pd.DataFrame(rows)
+
+
+def parity_results(kind: str | None = None) -> list[results.Result]:
+    """Every stored ``fast-path-parity`` result (any budget but smoke), of one device kind
+    (``"cpu"``, ``"cuda"``) or of all."""
+    return [r for budget in ("cpu", *GPU_BUDGETS) for k in ("cpu", "cuda")
+            if kind in (None, k) for r in stored_all("fast-path-parity", budget, k)]
+
+
+def _points(fraction: float) -> str:
+    return f"{100 * fraction:.1f} pts"
+
+
+def _parity_target(kind: str) -> dict:
+    """Target: on ``kind``, every stored parity run's fast-path gap is within seed noise."""
+    found = parity_results(kind)
+    device = "GPU" if kind == "cuda" else "CPU"
+    measured = "; ".join(f"{fast_path_label(r.config['fast_path'])}: "
+                         f"{_points(r.metrics['test_error_gap'])} vs "
+                         f"{_points(r.metrics['test_error_margin'])}" for r in found)
+    where = "; ".join(dict.fromkeys(r.metrics["device_name"] for r in found))
+    return _target(f"{device}: the fast path leaves the learning curve unchanged within noise "
+                   "(short run; test-error gap to the plain loop vs its noise margin)", measured,
+                   all(r.metrics["within_noise"] for r in found) if found else None, where)
+
+
+PARITY_RUNS = ("plain", "fast", "plain, next seed")
+PARITY_COLUMNS = ["device", "budget", "model", "images × epochs", "our fast path",
+                  *(f"test error: {run}" for run in PARITY_RUNS), "test-error gap: fast",
+                  "test-error gap: next seed", "test-error margin", "loss gap: fast",
+                  "loss margin (next seed)", "within noise", "fast / plain images/s",
+                  "provenance"]
+
+
+def parity_table() -> pd.DataFrame:
+    """Every stored parity run: the final test errors of the three runs, the largest per-epoch
+    gaps to the plain run (test error in points, training loss in nats) with their noise margins
+    (:func:`cnnpapers.bench.parity_gaps`), and the speed-up."""
+    rows = []
+    for r in parity_results():
+        m = r.metrics
+        rows.append({"device": m["device_name"], "budget": r.config["budget"],
+                     "model": r.config["model"],
+                     "images × epochs": f"{m['plain']['train_images']:,} × {m['plain']['epochs']}",
+                     "our fast path": fast_path_label(r.config["fast_path"]),
+                     **{f"test error: {run}": f"{100 * m[run]['test_error']:.1f} %"
+                        for run in PARITY_RUNS},
+                     "test-error gap: fast": _points(m["test_error_gap"]),
+                     "test-error gap: next seed": _points(m["seed_test_error_gap"]),
+                     "test-error margin": _points(m["test_error_margin"]),
+                     "loss gap: fast": f"{m['train_loss_gap']:.3f}",
+                     "loss margin (next seed)": f"{m['train_loss_margin']:.3f}",
+                     "within noise": "yes" if m["within_noise"] else "no",
+                     "fast / plain images/s": f"{m['speedup']:.2f}×", "provenance": r.caption})
+    return pd.DataFrame(rows, columns=PARITY_COLUMNS)
+
+
+def plot_parity(result: results.Result):
+    """Test error and training loss per epoch of the plain run, the fast run (same seed) and the
+    plain run with the next seed, whose distance from the plain run is the noise."""
+    fig, (err_ax, loss_ax) = new_figure(2, width=4.6, height=3.8)
+    styles = {"plain": ("C0", "-"), "fast": ("C1", "--"), "plain, next seed": ("0.5", ":")}
+    for run, (color, style) in styles.items():
+        curve = result.curves[run]
+        err_ax.plot(curve["epoch"], [100 * e for e in curve["test_error"]], style, marker="o",
+                    color=color, label=run)
+        loss_ax.plot(curve["epoch"], curve["train_loss"], style, marker="o", color=color,
+                     label=run)
+    err_ax.legend(fontsize=8)
+    label(err_ax, title="Test error", xlabel="epoch", ylabel="test error (%)")
+    label(loss_ax, title="Training loss", xlabel="epoch", ylabel="cross-entropy (nats)")
+    return finish(fig, result.caption, suptitle=(
+        f"{result.config['model']}: plain vs fast path "
+        f"({fast_path_label(result.config['fast_path'])}), {result.metrics['device_name']}"))
 
 
 def memory_key(metrics: dict[str, Any], prefix: str = "train_") -> str:

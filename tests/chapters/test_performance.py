@@ -64,7 +64,8 @@ def test_targets_take_the_best_stored_speed_per_device_kind(empty_results):
     assert speeds["our fast path"].iloc[2] == "bf16, channels_last, cuda_graphs"
 
     targets = perf.targets_table().set_index("target")["verdict"]
-    assert list(targets) == ["met", "not met", "met", "not met"]  # GPU 3.3x; CPU 1.1x; memory
+    # GPU 3.3x; CPU 1.1x; no parity run; memory
+    assert list(targets) == ["met", "not met", "not measured", "not measured", "met", "not met"]
     assert "stored for: train-speed (gpu, Card" in perf.gpu_status()
 
     texts = " ".join(figure_texts(perf.plot_train_speed(speeds)))
@@ -110,3 +111,43 @@ def test_torchvision_ratios_land_on_our_bars_after_a_json_round_trip(empty_resul
 def test_with_no_stored_speeds_the_table_is_empty_but_keeps_its_columns(empty_results):
     speeds = perf.train_speed_table()
     assert speeds.empty and list(speeds.columns) == perf.SPEED_COLUMNS
+
+
+def _parity(device, name, fast, gap, seed_gap, date):
+    curve = {"epoch": [1, 2], "train_loss": [1.0, 0.5], "test_error": [0.3, 0.2]}
+    shifted = {**curve, "test_error": [0.3, 0.2 + seed_gap]}
+    run = {"test_error": 0.2, "train_images": 1000, "epochs": 2}
+    return results.Result(
+        "bench/fast-path-parity/densenet_bc_100_k12/fashion-mnist",
+        {"budget": "cpu", "seed": 0, "model": "densenet_bc_100_k12",
+         "fast_path": {"bf16": "bf16" in fast, "channels_last": "channels" in fast,
+                       "compile": False, "cuda_graphs": False, "data_on_device": True}},
+        {"plain": run, "fast": {**run, "test_error": 0.2 + gap},
+         "plain, next seed": {**run, "test_error": 0.2 + seed_gap},
+         "test_error_gap": gap, "train_loss_gap": 0.0, "seed_test_error_gap": seed_gap,
+         "seed_train_loss_gap": 0.01, "test_error_margin": seed_gap, "train_loss_margin": 0.01,
+         "within_noise": gap <= seed_gap, "speedup": 1.1,
+         "device_name": name},
+        curves={"plain": curve, "fast": {**curve, "test_error": [0.3, 0.2 + gap]},
+                "plain, next seed": shifted},
+        provenance={"budget": "cpu", "device": device, "device_name": name, "date": date,
+                    "commit": "abc"})
+
+
+def test_parity_runs_fill_a_table_a_target_per_device_kind_and_a_figure(empty_results):
+    results.save(_parity("cpu", "CPU (1 thread)", "channels_last", 0.004, 0.02, "2026-01-01"))
+    results.save(_parity("cpu", "CPU (1 thread)", "bf16", 0.03, 0.02, "2026-01-02"))
+    frame = perf.parity_table()
+    assert list(frame["our fast path"]) == ["channels_last", "bf16"]
+    assert list(frame["within noise"]) == ["yes", "no"]
+    assert list(frame["test-error gap: fast"]) == ["0.4 pts", "3.0 pts"]
+    assert list(frame["test-error margin"]) == ["2.0 pts", "2.0 pts"]
+    assert frame["images × epochs"].iloc[0] == "1,000 × 2"
+    targets = perf.targets_table().set_index("target")
+    cpu = targets.loc[[t for t in targets.index if t.startswith("CPU: the fast path")][0]]
+    assert cpu["verdict"] == "not met"  # one of the two CPU runs is outside the noise
+    assert "0.4 pts vs 2.0 pts" in cpu["measured"]
+    gpu = targets.loc[[t for t in targets.index if t.startswith("GPU: the fast path")][0]]
+    assert gpu["verdict"] == "not measured"
+    texts = " ".join(figure_texts(perf.plot_parity(perf.parity_results("cpu")[0])))
+    assert "plain, next seed" in texts and "channels_last" in texts and "CPU (1 thread)" in texts
