@@ -121,6 +121,28 @@ if not parity_runs:
     display(Markdown("No parity run is stored yet."))
 
 # %% [markdown]
+# ## The engine's reference run
+#
+# DenseNet-BC-100 (k = 12) with a 1-channel stem, trained on Fashion-MNIST with the engine's
+# default fast path for the device. A plain eager loop trains it at about 20 images/s on this
+# project's 2-core CPU, so the `cpu` budget trains on a subset for a few epochs (the table gives
+# the sizes), while the `gpu` budget trains on all 60,000 images (`python -m cnnpapers train
+# --model densenet_bc_100_k12 --dataset fashion-mnist --budget gpu`). Every stored run of this
+# model on this dataset is listed, whichever chapter stored it.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+reference = perf.reference_runs()
+table(perf.reference_table().drop(columns=["provenance"]), floatfmt=".3g")
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+display(Markdown(perf.reference_status(reference)))
+if reference:
+    perf.plot_reference(reference)
+    plt.show()
+
+# %% [markdown]
 # ## Naive vs memory-efficient DenseNet-BC-100 (k = 12)
 #
 # The same model and weights in both forms; one training step each (forward, cross-entropy,

@@ -275,6 +275,16 @@ def test_fast_path_defaults_follow_the_hardware():
         resolve_fast_path(torch.device("cpu"), cuda_graphs=True)
 
 
+@pytest.mark.parametrize("native", [True, False])
+def test_the_cpu_default_turns_bf16_on_exactly_where_the_cpu_computes_it_natively(monkeypatch,
+                                                                                   native):
+    import cnnpapers.train
+
+    monkeypatch.setattr(cnnpapers.train, "cpu_has_native_bf16", lambda: native)
+    assert resolve_fast_path(torch.device("cpu")).bf16 is native
+    assert resolve_fast_path(torch.device("cpu"), bf16=False).bf16 is False
+
+
 def test_bf16_channels_last_path_matches_fp32_within_noise(splits):
     plain = _fit(splits, epochs=2, fast=FastPath.plain())
     fast = _fit(splits, epochs=2, fast=FastPath(bf16=True, channels_last=True))

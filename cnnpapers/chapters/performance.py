@@ -207,6 +207,65 @@ def plot_parity(result: results.Result):
         f"({fast_path_label(result.config['fast_path'])}), {result.metrics['device_name']}"))
 
 
+def reference_runs() -> list[results.Result]:
+    """Every stored training run of DenseNet-BC-100 (k = 12) on Fashion-MNIST, whichever
+    experiment stored it (``train`` from the CLI, a chapter's), by budget: the engine's reference
+    result at each budget. Benchmarks are left out."""
+    found = []
+    for budget in ("cpu", *GPU_BUDGETS):
+        for path in sorted((results.results_root() / budget).rglob("*.json")):
+            data = json.loads(path.read_text())
+            config = data["config"]
+            if (config.get("model") == DENSENET_MODEL and config.get("dataset") == "fashion-mnist"
+                    and not data["experiment"].startswith("bench/")):
+                found.append(results.Result(**data))
+    return found
+
+
+REFERENCE_COLUMNS = ["budget", "device", "experiment", "train × test images", "epochs",
+                     "our fast path", "test accuracy", "wall time (min)", "images/s",
+                     "provenance"]
+
+
+def reference_table() -> pd.DataFrame:
+    """The reference runs: sizes, final test accuracy, wall time and training speed."""
+    rows = []
+    for r in reference_runs():
+        m = r.metrics
+        rows.append({"budget": r.config["budget"], "device": r.provenance["device_name"],
+                     "experiment": r.experiment,
+                     "train × test images": f"{m['train_images']:,} × {m['test_images']:,}",
+                     "epochs": m["epochs"], "our fast path": fast_path_label(m["fast_path"]),
+                     "test accuracy": f"{100 * m['test_accuracy']:.1f} %",
+                     "wall time (min)": m["wall_time_s"] / 60, "images/s": m["images_per_s"],
+                     "provenance": r.caption})
+    return pd.DataFrame(rows, columns=REFERENCE_COLUMNS)
+
+
+def reference_status(runs: list[results.Result]) -> str:
+    """A line saying how to add the gpu-budget reference run when none is stored, else ''."""
+    if any(r.config["budget"] in GPU_BUDGETS for r in runs):
+        return ""
+    return ("**No gpu-budget run is stored yet.** On a GPU machine, `scripts/gpu-lease.sh "
+            "reference-run` trains it (all 60,000 images, 8 epochs, with CUDA graphs); commit "
+            "`results/gpu/` afterwards.")
+
+
+def plot_reference(runs: list[results.Result]):
+    """Training and test error per epoch of each reference run."""
+    fig, ax = new_figure(width=7.0, height=4.2)
+    for i, r in enumerate(runs):
+        name = f"{r.config['budget']}, {r.provenance['device_name']}"
+        ax.plot(r.curves["epoch"], [100 * e for e in r.curves["train_error"]], "-", marker=".",
+                color=f"C{i}", label=f"{name} (training)")
+        ax.plot(r.curves["epoch"], [100 * e for e in r.curves["test_error"]], "--", marker="o",
+                color=f"C{i}", label=f"{name} (test)")
+    ax.legend(fontsize=8)
+    label(ax, title=f"{DENSENET_MODEL} on Fashion-MNIST: learning curves", xlabel="epoch",
+          ylabel="error (%)")
+    return finish(fig, "; ".join(dict.fromkeys(r.caption for r in runs)))
+
+
 def memory_key(metrics: dict[str, Any], prefix: str = "train_") -> str:
     """The best memory measure a result holds: CUDA peak, else peak RSS, else saved bytes."""
     return next(k for k in MEMORY_KEYS if prefix + k in metrics)

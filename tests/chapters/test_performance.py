@@ -151,3 +151,33 @@ def test_parity_runs_fill_a_table_a_target_per_device_kind_and_a_figure(empty_re
     assert gpu["verdict"] == "not measured"
     texts = " ".join(figure_texts(perf.plot_parity(perf.parity_results("cpu")[0])))
     assert "plain, next seed" in texts and "channels_last" in texts and "CPU (1 thread)" in texts
+
+
+def _reference(budget, experiment, device_name, accuracy):
+    curves = {"epoch": [1, 2], "train_error": [0.4, 0.2], "test_error": [0.35, 1 - accuracy]}
+    metrics = {"train_images": 60000, "test_images": 10000, "epochs": 2,
+               "fast_path": {"bf16": True, "channels_last": True, "compile": True,
+                             "cuda_graphs": True, "data_on_device": True},
+               "test_accuracy": accuracy, "wall_time_s": 240.0, "images_per_s": 3500.0}
+    return results.Result(experiment, {"budget": budget, "seed": 0, "model": perf.DENSENET_MODEL,
+                                       "dataset": "fashion-mnist"}, metrics, curves,
+                          provenance={"budget": budget, "device": "cuda:0",
+                                      "device_name": device_name, "date": "2026", "commit": "abc"})
+
+
+def test_reference_runs_are_every_stored_densenet_bc_100_fashion_mnist_run_but_benchmarks(
+        empty_results):
+    assert perf.reference_runs() == [] and "No gpu-budget run" in perf.reference_status([])
+    results.save(_reference("cpu", "densenet_training/fashion-mnist/densenet_bc_100_k12/seed0",
+                            "CPU (1 thread)", 0.729))
+    results.save(_reference("gpu", "train/densenet_bc_100_k12/fashion-mnist", "Card", 0.93))
+    results.save(_parity("cpu", "CPU (1 thread)", "channels_last", 0.004, 0.02, "2026-01-01"))
+    runs = perf.reference_runs()
+    assert [r.config["budget"] for r in runs] == ["cpu", "gpu"]
+    frame = perf.reference_table()
+    assert list(frame["test accuracy"]) == ["72.9 %", "93.0 %"]
+    assert frame["train × test images"].iloc[1] == "60,000 × 10,000"
+    assert frame["wall time (min)"].iloc[1] == pytest.approx(4.0)
+    assert perf.reference_status(runs) == ""
+    texts = " ".join(figure_texts(perf.plot_reference(runs)))
+    assert "gpu, Card (test)" in texts and "error (%)" in texts
