@@ -241,9 +241,12 @@ def train_speed(args: argparse.Namespace) -> results.Result:
 
 def _configure_parity(parser: argparse.ArgumentParser) -> None:
     _common(parser)
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--train-images", type=int, default=None)
-    parser.add_argument("--test-images", type=int, default=None)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs of each run (default by budget: smoke 1, cpu 3, gpu 2)")
+    parser.add_argument("--train-images", type=int, default=None,
+                        help="training images (default by budget: smoke 128, cpu 3000, gpu 20000)")
+    parser.add_argument("--test-images", type=int, default=None,
+                        help="test images (default by budget: smoke 128, cpu 2000, gpu all)")
 
 
 PARITY_KEYS = ("test_error", "train_loss")
@@ -287,9 +290,12 @@ def fast_path_parity(args: argparse.Namespace) -> results.Result:
     device = resolve_device(args.device)
     fast = resolve_fast_path(device, bf16=args.bf16, channels_last=args.channels_last,
                              compile=args.compile, cuda_graphs=args.cuda_graphs)
+    budget = get_budget(args.budget)  # a short run at every budget: three runs follow
     common = dict(model=model_name, dataset=args.dataset, budget=args.budget, seed=args.seed,
-                  device=args.device, epochs=args.epochs, train_images=args.train_images,
-                  test_images=args.test_images)
+                  device=args.device,
+                  epochs=args.epochs or budget.pick(smoke=1, cpu=3, gpu=2),
+                  train_images=args.train_images or budget.pick(smoke=128, cpu=3000, gpu=20000),
+                  test_images=args.test_images or budget.pick(smoke=128, cpu=2000, gpu=None))
     plain_cfg = TrainConfig(**common, bf16=False, channels_last=False, compile=False)
     fast_cfg = TrainConfig(**common, bf16=fast.bf16, channels_last=fast.channels_last,
                            compile=fast.compile, cuda_graphs=fast.cuda_graphs)

@@ -99,10 +99,8 @@ for name in ${steps:-$ALL_STEPS}; do
     train-speed-graphs) step "$name" bench train-speed --device cuda --budget gpu --cuda-graphs ;;
     reference-run) step "$name" train --model densenet_bc_100_k12 --dataset fashion-mnist \
       --budget gpu --device cuda --cuda-graphs --no-progress ;;
-    parity) step "$name" bench fast-path-parity --device cuda --budget gpu --epochs 2 \
-      --train-images 20000 ;;
-    parity-graphs) step "$name" bench fast-path-parity --device cuda --budget gpu --epochs 2 \
-      --train-images 20000 --cuda-graphs ;;
+    parity) step "$name" bench fast-path-parity --device cuda --budget gpu ;;
+    parity-graphs) step "$name" bench fast-path-parity --device cuda --budget gpu --cuda-graphs ;;
     experiments) step "$name" experiments run --budget gpu --no-progress ;;
   esac
 done
