@@ -109,7 +109,7 @@ if len(speeds):
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-table(perf.parity_table().drop(columns=["provenance"]))
+table(perf.one_column_per_run(perf.parity_table()))
 
 # %%
 # NBVAL_IGNORE_OUTPUT

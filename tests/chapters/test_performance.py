@@ -140,9 +140,12 @@ def test_parity_runs_fill_a_table_a_target_per_device_kind_and_a_figure(empty_re
     frame = perf.parity_table()
     assert list(frame["our fast path"]) == ["channels_last", "bf16"]
     assert list(frame["within noise"]) == ["yes", "no"]
-    assert list(frame["test-error gap: fast"]) == ["0.4 pts", "3.0 pts"]
+    assert list(frame["largest test-error gap: fast"]) == ["0.4 pts", "3.0 pts"]
     assert list(frame["test-error margin"]) == ["2.0 pts", "2.0 pts"]
     assert frame["images × epochs"].iloc[0] == "1,000 × 2"
+    side = perf.one_column_per_run(frame).set_index("measure")
+    assert list(side.columns) == ["CPU (1 thread), channels_last", "CPU (1 thread), bf16"]
+    assert side.loc["within noise"].tolist() == ["yes", "no"] and "provenance" not in side.index
     targets = perf.targets_table().set_index("target")
     cpu = targets.loc[[t for t in targets.index if t.startswith("CPU: the fast path")][0]]
     assert cpu["verdict"] == "not met"  # one of the two CPU runs is outside the noise
