@@ -147,13 +147,13 @@ def cached(
         hit = _MEMO.get(key) or (load(experiment, config, root) if store else None)
         if hit is not None:
             return hit
+    # Provenance names the code as it was when the run started: a commit made during a long
+    # run did not produce its numbers.
+    prov = provenance.collect(device, budget=config["budget"], seed=config["seed"],
+                              config_hash=config_hash(config))
     start = time.perf_counter()
     out = compute()
-    wall = time.perf_counter() - start
-    prov = provenance.collect(
-        device, budget=config["budget"], seed=config["seed"], wall_time_s=round(wall, 2),
-        config_hash=config_hash(config),
-    )
+    prov["wall_time_s"] = round(time.perf_counter() - start, 2)
     result = Result(experiment, json.loads(json.dumps(config, default=str)),
                     out["metrics"], out.get("curves", {}), prov)
     if store:

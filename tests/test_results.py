@@ -116,3 +116,17 @@ def test_a_commit_named_in_the_environment_wins_over_git(tmp_path, monkeypatch):
     assert provenance.git_state()["commit"] == provenance._git("rev-parse", "HEAD")
     monkeypatch.setattr(provenance, "REPO_ROOT", tmp_path)  # no checkout at all
     assert provenance.git_state() == {"commit": None, "dirty": None}
+
+
+def test_provenance_names_the_commit_the_run_started_from(tmp_path, monkeypatch):
+    from cnnpapers import provenance
+
+    monkeypatch.setenv(provenance.COMMIT_ENV, "started-here")
+
+    def compute():  # a commit lands while the run trains
+        monkeypatch.setenv(provenance.COMMIT_ENV, "committed-meanwhile")
+        return {"metrics": {"test_error": 0.5}}
+
+    result = results.cached("ch/run", _config(), compute, root=tmp_path)
+    assert result.provenance["commit"] == "started-here"
+    assert result.provenance["wall_time_s"] >= 0

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 import torch
+from matplotlib.ticker import MaxNLocator
 
 from .. import bench, results
 from ..analysis.plots import finish, label, new_figure
@@ -208,6 +209,8 @@ def plot_parity(result: results.Result):
         loss_ax.plot(curve["epoch"], curve["train_loss"], style, marker="o", color=color,
                      label=run)
     err_ax.legend(fontsize=8)
+    for ax in (err_ax, loss_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     label(err_ax, title="Test error", xlabel="epoch", ylabel="test error (%)")
     label(loss_ax, title="Training loss", xlabel="epoch", ylabel="cross-entropy (nats)")
     return finish(fig, result.caption, suptitle=(
@@ -269,6 +272,7 @@ def plot_reference(runs: list[results.Result]):
         ax.plot(r.curves["epoch"], [100 * e for e in r.curves["test_error"]], "--", marker="o",
                 color=f"C{i}", label=f"{name} (test)")
     ax.legend(fontsize=8)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     label(ax, title=f"{DENSENET_MODEL} on Fashion-MNIST: learning curves", xlabel="epoch",
           ylabel="error (%)")
     return finish(fig, "; ".join(dict.fromkeys(r.caption for r in runs)))
