@@ -226,12 +226,10 @@ def train_speed(args: argparse.Namespace) -> results.Result:
     result = results.cached(f"bench/train-speed/{model_name}/{args.dataset}", config, compute,
                             device=str(device), force=True)
     m = result.metrics
-    switches = [k for k, v in asdict(fast).items() if v and k != "data_on_device"]
-    on = ", ".join(switches) or "fp32 eager"
     print(f"train-speed: {model_name} on {args.dataset} {tuple(train_set.shape)}, batch "
           f"{args.batch_size}, {steps} timed steps x {args.rounds} rounds, {m['device_name']}")
     print(f"  {'plain eager fp32 loop (DataLoader)':<44}{m['plain_images_per_s']:>10.1f} images/s")
-    print(f"  {'cnnpapers fit (' + on + ')':<44}{m['ours_images_per_s']:>10.1f} images/s")
+    print(f"  {'cnnpapers fit (' + fast.label + ')':<44}{m['ours_images_per_s']:>10.1f} images/s")
     print(f"  {'ratio':<44}{m['ratio']:>10.2f}x")
     return result
 
@@ -314,7 +312,7 @@ def fast_path_parity(args: argparse.Namespace) -> results.Result:
     result = results.cached(f"bench/fast-path-parity/{model_name}/{args.dataset}", config, compute,
                             device=str(device), force=True)
     print(f"fast-path-parity: {model_name} on {args.dataset}, {result.metrics['device_name']}; "
-          f"fast path: {', '.join(k for k, v in asdict(fast).items() if v) or 'fp32 eager'}")
+          f"fast path: {fast.label}")
     names = list(result.curves)
     print(f"  {'epoch':>5}" + "".join(f"{'test err, ' + n:>30}" for n in names))
     for i, e in enumerate(result.curves["plain"]["epoch"]):

@@ -105,6 +105,13 @@ class FastPath:
         """Eager fp32, contiguous NCHW: the reference every speed-up is measured against."""
         return cls()
 
+    @property
+    def label(self) -> str:
+        """The speed-ups that are on, e.g. 'bf16, channels_last' (where the data lives is not
+        one: on a CPU it is always on the device)."""
+        on = [k for k, v in asdict(self).items() if v and k != "data_on_device"]
+        return ", ".join(on) or "fp32 eager"
+
 
 def resolve_fast_path(
     device: torch.device, *, bf16: bool | None = None, channels_last: bool | None = None,

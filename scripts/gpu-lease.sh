@@ -15,8 +15,9 @@
 #                        budget (8 epochs) with CUDA graphs: the engine's reference result (an
 #                        eager run trains ~980 images/s there, over 8 minutes)
 #   parity               plain vs default fast path vs plain with the next seed, each 2 epochs
-#                        of 20,000 images (~2.5 min expected, not yet timed)
-#   parity-graphs        the same with torch.compile + CUDA graphs as the fast path (~3 min)
+#                        of 20,000 images (estimated ~3 min; not yet timed)
+#   parity-graphs        the same with torch.compile + CUDA graphs as the fast path (estimated
+#                        ~4 min, compiling included; not yet timed)
 #   experiments          every registered gpu experiment not stored yet, until the deadline
 #
 # A step is killed when the deadline comes; finished results are already stored. After every

@@ -347,3 +347,10 @@ def test_run_experiment_caches_with_provenance(tmp_path, monkeypatch):
     assert stored["curves"]["test_error"] == [first.metrics["test_error"]]
     assert again.metrics == first.metrics and math.isfinite(first.metrics["test_loss"])
     assert (tmp_path / "runs" / "cpu" / "test" / "lenet").is_dir()
+
+
+def test_a_fast_path_is_labelled_by_the_speed_ups_that_are_on():
+    assert FastPath.plain().label == "fp32 eager"  # data on the device is not a speed-up label
+    assert FastPath(bf16=True, channels_last=True).label == "bf16, channels_last"
+    assert FastPath(compile=True, cuda_graphs=True, data_on_device=False).label == \
+        "compile, cuda_graphs"

@@ -16,6 +16,7 @@ import torch
 from matplotlib.ticker import MaxNLocator
 
 from .. import bench, results
+from ..train import FastPath
 from ..analysis.plots import finish, label, new_figure
 
 MIB = 2**20
@@ -76,8 +77,7 @@ def gpu_status() -> str:
 
 def fast_path_label(fast_path: dict[str, bool]) -> str:
     """The switches of a stored ``FastPath`` that were on, e.g. 'bf16, channels_last'."""
-    on = [k for k, v in fast_path.items() if v and k != "data_on_device"]
-    return ", ".join(on) or "fp32 eager"
+    return FastPath(**fast_path).label
 
 
 SPEED_COLUMNS = ["device", "kind", "budget", "model", "batch", "our fast path", "plain images/s",
