@@ -373,3 +373,11 @@ def test_gpu_lease_stops_at_a_failed_pre_flight_and_refuses_unknown_steps(fake_t
     assert log.read_text().splitlines() == ["python -"]  # nothing ran after the failed check
     run = _gpu_lease(fake_dir, "nope")
     assert run.returncode == 2 and "unknown step nope" in run.stderr
+
+
+def test_the_benchmarks_appendix_names_every_registered_benchmark():
+    from cnnpapers import bench
+
+    page = (ROOT / "book" / "appendix_benchmarks.md").read_text()
+    named = [name for name in bench.BENCHMARKS if name != "all"]
+    assert named and all(f"`{name}`" in page for name in named)
