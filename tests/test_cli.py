@@ -119,7 +119,7 @@ def test_bench_train_speed_prints_both_loops_and_writes_an_artifact(cli, isolate
 
 
 @needs_fmnist
-def test_bench_fast_path_parity_compares_the_gaps_with_a_new_seeds(cli, isolated):
+def test_bench_fast_path_parity_measures_the_noise_with_a_next_seed_run(cli, isolated):
     code, out, _ = cli("bench", "fast-path-parity", "--model", "lenet5_relu", "--budget", "cpu",
                        "--epochs", "2", "--train-images", "128", "--test-images", "64",
                        "--device", "cpu")
