@@ -195,7 +195,6 @@ def trained_params(results: Sequence[Result]) -> int:
     return int(results[0].metrics["parameters"])
 
 
-NUM_CLASSES = {"fashion-mnist": 10, "cifar10": 10, "cifar100": 100, "svhn": 10}
 # A run whose final *training* error stays above this share of chance level learnt nothing: a
 # comparison against it says nothing about the architecture, only that the recipe failed it.
 NOT_TRAINED_SHARE = 0.85
@@ -208,7 +207,7 @@ def final_train_error(results: Sequence[Result]) -> float:
 
 def did_not_train(results: Sequence[Result]) -> bool:
     """True when every seed ended with a training error near chance (1 - 1/classes)."""
-    chance = 1 - 1 / NUM_CLASSES[results[0].config["dataset"]]
+    chance = 1 - 1 / _classes(results[0].config["dataset"])
     return all(r.metrics["train_error"] >= NOT_TRAINED_SHARE * chance for r in results)
 
 

@@ -15,7 +15,6 @@ three the same data order and augmentation draws.
 
 from __future__ import annotations
 
-
 from ..budgets import get_budget
 from ..train import TrainConfig
 from . import Experiment, RunPlan, group
