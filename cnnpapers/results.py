@@ -73,16 +73,26 @@ def load(experiment: str, config: dict[str, Any], root: Path | None = None) -> R
     path = result_path(experiment, config, root)
     if not path.exists():
         return None
+    result = _read(path)
+    if result.config != json.loads(json.dumps(config, default=str)):
+        raise ValueError(f"{path} holds a different configuration than its name says; delete it")
+    return result
+
+
+def _read(path: Path) -> Result:
     try:
-        data = json.loads(path.read_text())
-        result = Result(**data)
+        return Result(**json.loads(path.read_text()))
     except (json.JSONDecodeError, TypeError) as err:
         raise ValueError(
             f"corrupt result file {path}: {err}. Delete it and rerun, or set {FORCE_ENV}=1."
         ) from err
-    if result.config != json.loads(json.dumps(config, default=str)):
-        raise ValueError(f"{path} holds a different configuration than its name says; delete it")
-    return result
+
+
+def stored_in(folder: Path) -> list[Result]:
+    """Every result stored below ``folder`` (e.g. ``results_root() / "cpu" / "bench"``), in path
+    order. The temporary file of a write in progress or killed (``.tmp-*``) is not a result."""
+    return [_read(path) for path in sorted(Path(folder).rglob("*.json"))
+            if not path.name.startswith(".")]
 
 
 def save(result: Result, root: Path | None = None) -> Path:

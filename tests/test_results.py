@@ -130,3 +130,15 @@ def test_provenance_names_the_commit_the_run_started_from(tmp_path, monkeypatch)
     result = results.cached("ch/run", _config(), compute, root=tmp_path)
     assert result.provenance["commit"] == "started-here"
     assert result.provenance["wall_time_s"] >= 0
+
+
+def test_stored_in_reads_every_result_below_a_folder_but_a_write_in_progress(tmp_path):
+    for seed in (0, 1):
+        results.cached("ch/run", _config(seed=seed), lambda: {"metrics": {"e": 1.0}},
+                       root=tmp_path)
+    folder = tmp_path / "cpu" / "ch"
+    (folder / "run" / ".tmp-abc.json").write_text('{"experiment": "ch/r')  # killed mid-write
+    assert sorted(r.config["seed"] for r in results.stored_in(folder)) == [0, 1]
+    (folder / "run" / "broken.json").write_text("{not json")
+    with pytest.raises(ValueError, match="corrupt result file .*broken.json"):
+        results.stored_in(folder)

@@ -8,7 +8,6 @@ only reads and draws them; the measuring lives in the benchmarks.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pandas as pd
@@ -32,12 +31,8 @@ TORCHVISION_MODEL = "densenet121"
 def stored_all(benchmark: str, budget: str, device_type: str) -> list[results.Result]:
     """Every stored result of ``benchmark`` at ``budget`` measured on ``device_type``, oldest
     first."""
-    folder = results.results_root() / budget / "bench" / benchmark
-    found = []
-    for path in folder.rglob("*.json"):
-        data = json.loads(path.read_text())
-        if str(data["provenance"].get("device", "")).startswith(device_type):
-            found.append(results.Result(**data))
+    found = [r for r in results.stored_in(results.results_root() / budget / "bench" / benchmark)
+             if str(r.provenance.get("device", "")).startswith(device_type)]
     return sorted(found, key=lambda r: r.provenance.get("date", ""))
 
 
@@ -222,15 +217,10 @@ def reference_runs() -> list[results.Result]:
     """Every stored training run of DenseNet-BC-100 (k = 12) on Fashion-MNIST, whichever
     experiment stored it (``train`` from the CLI, a chapter's), by budget: the engine's reference
     result at each budget. Benchmarks are left out."""
-    found = []
-    for budget in ("cpu", *GPU_BUDGETS):
-        for path in sorted((results.results_root() / budget).rglob("*.json")):
-            data = json.loads(path.read_text())
-            config = data["config"]
-            if (config.get("model") == DENSENET_MODEL and config.get("dataset") == "fashion-mnist"
-                    and not data["experiment"].startswith("bench/")):
-                found.append(results.Result(**data))
-    return found
+    return [r for budget in ("cpu", *GPU_BUDGETS)
+            for r in results.stored_in(results.results_root() / budget)
+            if r.config.get("model") == DENSENET_MODEL and r.config.get("dataset") == "fashion-mnist"
+            and not r.experiment.startswith("bench/")]
 
 
 REFERENCE_COLUMNS = ["budget", "device", "experiment", "train × test images", "epochs",
