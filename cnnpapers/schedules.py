@@ -13,9 +13,14 @@ from the authors' released code, or where the schedule is ours, ``source`` says 
 from __future__ import annotations
 
 import fnmatch
+import math
 from dataclasses import dataclass, replace
 
 AUGMENTATIONS = ("none", "c10+", "fashion-mnist")
+# "step": the papers' piecewise-constant rate, divided by ``1/gamma`` at each milestone.
+# "one-cycle": linear warm-up from 0 to ``lr`` over ``warmup_fraction`` of training, then a
+# half cosine down to 0 (Smith & Topin 2017; Loshchilov & Hutter 2017), our short recipe.
+SHAPES = ("step", "one-cycle")
 
 
 @dataclass(frozen=True)
@@ -39,10 +44,19 @@ class Schedule:
     warmup_lr: float | None = None  # constant learning rate before ...
     warmup_fraction: float = 0.0  # ... this share of training, then ``lr``
     paper: str | None = None  # bibliography key; None for our own schedules
+    shape: str = "step"  # one of SHAPES
+    label_smoothing: float = 0.0  # weight of the uniform target in the cross-entropy
 
     def __post_init__(self) -> None:
         if self.optimizer != "sgd":
             raise ValueError(f"{self.name}: only 'sgd' is implemented, got {self.optimizer!r}")
+        if self.shape not in SHAPES:
+            raise ValueError(f"{self.name}: shape must be one of {SHAPES}, got {self.shape!r}")
+        if self.shape == "one-cycle" and (self.milestones or self.warmup_lr is not None):
+            raise ValueError(f"{self.name}: a one-cycle schedule has no milestones and no "
+                             "constant warm-up rate")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"{self.name}: label_smoothing must be in [0, 1)")
         ordered = list(self.milestones) == sorted(self.milestones)
         if not ordered or not all(0 < m < 1 for m in self.milestones):
             raise ValueError(f"{self.name}: milestones must be increasing fractions in (0, 1)")
@@ -57,10 +71,19 @@ class Schedule:
 
     def lr_at(self, step: int, total_steps: int) -> float:
         """Learning rate for optimiser step ``step`` (0-based) of a run of ``total_steps``."""
+        if self.shape == "one-cycle":
+            return self._one_cycle_lr(step, total_steps)
         if self.warmup_lr is not None and step < round(self.warmup_fraction * total_steps):
             return self.warmup_lr
         drops = sum(step >= s for s in self.milestone_steps(total_steps))
         return self.lr * self.gamma**drops
+
+    def _one_cycle_lr(self, step: int, total_steps: int) -> float:
+        warmup = round(self.warmup_fraction * total_steps)
+        if step < warmup:
+            return self.lr * (step + 1) / warmup
+        progress = (step - warmup) / max(1, total_steps - warmup)
+        return self.lr * 0.5 * (1 + math.cos(math.pi * progress))
 
     def milestone_epochs(self, epochs: int | None = None) -> list[float]:
         """Epochs at which the learning rate drops in a run of ``epochs`` (default: the paper's)."""
@@ -73,6 +96,13 @@ class Schedule:
 
     def describe(self) -> str:
         momentum = f"{'Nesterov ' if self.nesterov else ''}momentum {self.momentum:g}"
+        if self.shape == "one-cycle":
+            smoothing = (f", label smoothing {self.label_smoothing:g}"
+                         if self.label_smoothing else "")
+            return (f"{self.name}: SGD, {momentum}, weight decay {self.weight_decay:g}, batch "
+                    f"{self.batch_size}, lr rising linearly to {self.lr:g} over the first "
+                    f"{self.warmup_fraction:.0%}, then a half cosine to 0 over {self.epochs} "
+                    f"epochs{smoothing}; augmentation {self.augmentation}")
         drops = ", ".join(f"{m:.0%}" for m in self.milestones)
         warm = (f"; lr {self.warmup_lr:g} for the first {self.warmup_fraction:.2%}"
                 if self.warmup_lr is not None else "")
@@ -177,6 +207,17 @@ _SCHEDULES: dict[str, Schedule] = {
             source="ours, not from a paper: DenseNet's CIFAR recipe (SGD, Nesterov 0.9, weight "
                    "decay 1e-4, batch 64, lr 0.1 /10 at 50% and 75%) at DenseNet's SVHN length of "
                    "40 epochs, since 60k grey 28x28 images saturate far sooner than C10+",
+        ),
+        Schedule(
+            "fashion-mnist-fast", "sgd", lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4,
+            batch_size=128, epochs=15, milestones=(), gamma=1.0, augmentation="fashion-mnist",
+            shape="one-cycle", warmup_fraction=0.1, label_smoothing=0.1,
+            source="ours, not from a paper: the short recipe of the cpu and gpu budgets on "
+                   "Fashion-MNIST. Departs from the papers' step schedules in four ways: a "
+                   "one-cycle rate (linear warm-up over 10 % of the steps, then a half cosine to "
+                   "0) in place of drops at 50 % and 75 %, label smoothing 0.1, weight decay 5e-4 "
+                   "in place of 1e-4, and batch 128 (the fastest per image on 2 CPU cores); 15 "
+                   "epochs of all 60,000 images in place of 300 of CIFAR's 50,000",
         ),
     ]
 }

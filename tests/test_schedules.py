@@ -143,3 +143,32 @@ def test_invalid_schedules_are_refused():
 def test_too_few_images_for_one_batch():
     with pytest.raises(ValueError, match="fewer than one batch"):
         steps_per_epoch(10, 64)
+
+
+def test_the_fast_recipe_is_labelled_ours_and_names_its_departures():
+    s = get_schedule("fashion-mnist-fast")
+    assert s.paper is None and s.source.startswith("ours")
+    for departure in ("one-cycle", "label smoothing 0.1", "weight decay 5e-4", "batch 128"):
+        assert departure in s.source
+    assert "half cosine" in s.describe() and "label smoothing 0.1" in s.describe()
+
+
+def test_one_cycle_warms_up_linearly_then_falls_as_a_half_cosine():
+    s = get_schedule("fashion-mnist-fast")
+    steps = 1000  # warm-up: the first 100
+    lrs = [s.lr_at(i, steps) for i in range(steps)]
+    assert lrs[0] == pytest.approx(s.lr / 100) and lrs[99] == pytest.approx(s.lr)
+    assert all(a < b for a, b in zip(lrs[:99], lrs[1:100]))
+    assert all(a >= b for a, b in zip(lrs[100:], lrs[101:]))
+    assert lrs[100 + 450] == pytest.approx(s.lr / 2)  # half-way down the cosine
+    assert lrs[-1] == pytest.approx(0, abs=1e-5 * s.lr)
+
+
+def test_one_cycle_refuses_milestones_and_bad_smoothing():
+    fast = get_schedule("fashion-mnist-fast")
+    with pytest.raises(ValueError, match="no milestones"):
+        fast.with_changes(milestones=(0.5,))
+    with pytest.raises(ValueError, match="label_smoothing"):
+        fast.with_changes(label_smoothing=1.0)
+    with pytest.raises(ValueError, match="shape must be one of"):
+        fast.with_changes(shape="triangle")
