@@ -194,6 +194,8 @@ def compare_loops(new_model: Callable[[], torch.nn.Module], train_set: TensorDat
 @register_benchmark("train-speed", "images/s of our training loop vs a plain eager fp32 loop",
                     _configure_speed)
 def train_speed(args: argparse.Namespace) -> results.Result:
+    # each timed step is measured from the end of the one before it, so an epoch needs two
+    check_counts(args, batch_size=1, steps=2, rounds=1)
     model_name = args.model or default_model()
     budget = get_budget(args.budget)
     steps = args.steps or budget.pick(smoke=2, cpu=8, gpu=200)
@@ -284,6 +286,7 @@ def parity_gaps(curves: dict[str, dict[str, list[float]]], test_images: int) -> 
 @register_benchmark("fast-path-parity", "the same short run with the plain and the fast path",
                     _configure_parity)
 def fast_path_parity(args: argparse.Namespace) -> results.Result:
+    check_counts(args, epochs=1, train_images=1, test_images=1)
     model_name = args.model or default_model()
     device = resolve_device(args.device)
     fast = resolve_fast_path(device, bf16=args.bf16, channels_last=args.channels_last,
@@ -295,6 +298,10 @@ def fast_path_parity(args: argparse.Namespace) -> results.Result:
                   train_images=args.train_images or budget.pick(smoke=128, cpu=3000, gpu=20000),
                   test_images=args.test_images or budget.pick(smoke=128, cpu=2000, gpu=None))
     plain_cfg = TrainConfig(**common, bf16=False, channels_last=False, compile=False)
+    batch = plain_cfg.resolved_schedule().batch_size
+    if common["train_images"] < batch:
+        raise BenchInputError(f"{common['train_images']} training images are fewer than one batch "
+                              f"of {batch}; pass --train-images N with N >= {batch}")
     fast_cfg = TrainConfig(**common, bf16=fast.bf16, channels_last=fast.channels_last,
                            compile=fast.compile, cuda_graphs=fast.cuda_graphs)
     config = {**plain_cfg.as_record(), "fast_path": asdict(fast)}
@@ -362,6 +369,17 @@ def build_variant(variant: Variant) -> torch.nn.Module:
 
 class BenchInputError(ValueError):
     """A benchmark option the benchmark cannot use; raised before anything is measured."""
+
+
+def check_counts(args: argparse.Namespace, **least: int) -> None:
+    """One clear error, naming the option as it was typed, for a count below its least value
+    (``TrainConfig`` would refuse it too, but by its own field name, e.g. ``train_images``)."""
+    for option, minimum in least.items():
+        value = getattr(args, option)
+        if value is not None and value < minimum:
+            flag = "--" + option.replace("_", "-")
+            raise BenchInputError(f"{flag} must be at least {minimum}, got {value}; pass {flag} N "
+                                  f"with N >= {minimum}")
 
 
 def check_sizes(batch_size: int, image_size: int, model: str) -> None:

@@ -13,7 +13,6 @@ leave dangling; a chapter that is not in ``_toc.yml`` yet is named without a lin
 from __future__ import annotations
 
 import html.parser
-import json
 import math
 import re
 from collections import defaultdict
@@ -24,11 +23,11 @@ from urllib.parse import unquote, urlsplit
 import pandas as pd
 
 from . import claims as claims_core
+from . import results
 from .budgets import get_budget
 from .papers import PAPERS, Paper
 from .provenance import REPO_ROOT
 from .registry import Category, list_models, model_info
-from .results import config_hash, results_root
 
 TOC = REPO_ROOT / "_toc.yml"
 COUNTED_KINDS = {"params", "flops", "savings"}  # claims answered by counting, on no device
@@ -251,25 +250,23 @@ def results_inventory(root: Path | None = None) -> pd.DataFrame:
     """Every stored result under ``results/``: budget, experiment, config hash and provenance.
 
     ``verified`` says the file's name is the hash of the configuration it holds, i.e. a chapter
-    asking for that configuration would reuse it. A file that is not a result raises ``ValueError``.
+    asking for that configuration would reuse it. Files that are not readable results are
+    reported (:class:`~cnnpapers.results.CorruptResultWarning`), left out of the rows and listed in
+    ``attrs["damaged"]`` (paths relative to ``root``), which :func:`inventory_markdown` names.
     """
-    root = results_root() if root is None else Path(root)
+    root = results.results_root() if root is None else Path(root)
+    scan = results.scan(root)
     rows = []
-    for path in sorted(root.glob("*/**/*.json")):
-        if path.name.startswith("."):
-            continue  # a temporary file of an interrupted write
-        try:
-            data = json.loads(path.read_text())
-            config, prov = data["config"], data["provenance"]
-            experiment = data["experiment"]
-        except (json.JSONDecodeError, KeyError, TypeError) as err:
-            raise ValueError(f"{path} is not a stored result ({err}); delete it or rerun") from err
+    for path, result in scan.found:
+        if len(path.relative_to(root).parts) < 3:
+            continue  # not <budget>/<experiment>/<hash>.json
+        config, prov = result.config, result.provenance
         commit = str(prov.get("commit") or "unknown")[:10] + ("+dirty" if prov.get("dirty") else "")
         rows.append({
             "budget": path.relative_to(root).parts[0],
-            "experiment": experiment,
+            "experiment": result.experiment,
             "config_hash": path.stem,
-            "verified": path.stem == config_hash(config),
+            "verified": path.stem == results.config_hash(config),
             "device": prov.get("device_name", prov.get("device", "")),
             "commit": commit,
             "date": str(prov.get("date", ""))[:10],
@@ -279,7 +276,9 @@ def results_inventory(root: Path | None = None) -> pd.DataFrame:
         })
     columns = ["budget", "experiment", "config_hash", "verified", "device", "commit", "date",
                "wall_time_s", "seed", "torch"]
-    return pd.DataFrame(rows, columns=columns)
+    inventory = pd.DataFrame(rows, columns=columns)
+    inventory.attrs["damaged"] = [str(p.relative_to(root)) for p in scan.damaged]
+    return inventory
 
 
 def inventory_summary(inventory: pd.DataFrame) -> pd.DataFrame:
@@ -296,7 +295,15 @@ def inventory_summary(inventory: pd.DataFrame) -> pd.DataFrame:
 
 
 def inventory_markdown(inventory: pd.DataFrame) -> str:
-    """The summary per budget and chapter, then every stored result; or a sentence if none."""
+    """The summary per budget and chapter, then every stored result, or a sentence if none; and
+    the damaged files that were skipped, if any."""
+    damaged = inventory.attrs.get("damaged", [])
+    note = ("\n\n**Skipped, not readable results** (their runs count as missing; delete or "
+            "recompute them): " + ", ".join(f"`{p}`" for p in damaged)) if damaged else ""
+    return _inventory_tables(inventory) + note
+
+
+def _inventory_tables(inventory: pd.DataFrame) -> str:
     if inventory.empty:
         return "*No stored results in this checkout: every chapter runs its experiments when executed.*"
     summary = inventory_summary(inventory)

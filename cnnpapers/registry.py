@@ -13,12 +13,17 @@ quoted numbers (:class:`Reported`), never computed ones.
 
 from __future__ import annotations
 
+import collections.abc
+import difflib
 import enum
 import fnmatch
 import inspect
+import re
+import types
+import typing
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Mapping
 
 import torch
 from torch import nn
@@ -141,11 +146,9 @@ def _variant(name: str) -> Variant:
     try:
         return _REGISTRY[name]
     except KeyError:
-        close = fnmatch.filter(_REGISTRY, f"*{name.split('_')[0]}*")[:10]
-        hint = f" Similar: {close}." if close else ""
         raise ValueError(
-            f"unknown model {name!r}.{hint} See cnnpapers.list_models() for all "
-            f"{len(_REGISTRY)} names."
+            f"unknown model {name!r}.{did_you_mean(name, _REGISTRY)} See "
+            f"cnnpapers.list_models() for all {len(_REGISTRY)} names."
         ) from None
 
 
@@ -232,3 +235,124 @@ def count_parameters(name: str, **kwargs: Any) -> int:
     with torch.device("meta"):
         model = create_model(name, **kwargs)
     return sum(p.numel() for p in model.parameters())
+
+
+# --------------------------------------------------------------------------- names and text
+
+
+def _spelling(name: str) -> str:
+    """A name as people misspell it: case and separators ('-', '_', spaces) do not count."""
+    return re.sub(r"[-_\s]", "", name.lower())
+
+
+def suggest(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
+    """The (at most ``n``) choices a mistyped ``name`` most likely meant.
+
+    A choice spelled the same but for case and separators wins outright ('LeNet5', 'resnet-50');
+    otherwise the closest by edit distance ('densnet_bc_100_k12') and those containing the name
+    or contained in it ('mnist' for 'fashion-mnist'), closest first.
+    """
+    by_spelling: dict[str, list[str]] = {}
+    for choice in choices:
+        by_spelling.setdefault(_spelling(choice), []).append(choice)
+    key = _spelling(name)
+    if key in by_spelling:
+        return by_spelling[key][:n]
+    close = set(difflib.get_close_matches(key, by_spelling, n=n, cutoff=0.6))
+    close |= {s for s in by_spelling if key and (key in s or s in key)}
+    ranked = sorted(close, key=lambda s: -difflib.SequenceMatcher(None, key, s).ratio())
+    return [choice for s in ranked for choice in by_spelling[s]][:n]
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """The sentence " Did you mean 'x'?" naming :func:`suggest`'s picks; "" if none is close."""
+    close = suggest(name, choices)
+    return f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+
+
+_TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
+
+
+def named_values(parameter: str) -> dict[str, Any]:
+    """The values a hyper-parameter that takes a module (not a number) can be given by name.
+
+    ``attention``: the residual-branch modules of :mod:`cnnpapers.models.attention`, named as the
+    variants built from them (``se_resnet*``, ``cbam_resnet*``).
+    """
+    from .models.attention import CBAM, SqueezeExcitation  # imports, so registers, every family
+
+    return {"attention": {"se": SqueezeExcitation, "cbam": CBAM}}.get(parameter, {})
+
+
+def parse_hyper_parameters(name: str, texts: Mapping[str, str]) -> dict[str, Any]:
+    """The variant ``name``'s hyper-parameters from text (``{"shortcuts": "false"}``), each typed
+    as its factory annotates it, so a command line's NAME=VALUE means what the Python call would.
+
+    Booleans: true/false, yes/no, 1/0 (any case); tuples: comma-separated, brackets optional;
+    ``none`` where ``None`` is allowed; modules by name (:func:`named_values`). An unknown
+    hyper-parameter or a value of the wrong type is a ``ValueError`` naming the valid ones.
+    """
+    variant = _variant(name)
+    valid = variant.hyper_parameters()
+    factory = variant.factory
+    hints = typing.get_type_hints(factory.__init__ if inspect.isclass(factory) else factory)
+    typed = {}
+    for key, text in texts.items():
+        if key not in valid:
+            raise ValueError(f"{name} has no hyper-parameter {[key]}; valid ones: {valid}."
+                             f"{did_you_mean(key, valid)}")
+        hint = hints[key]
+        try:
+            typed[key] = _parse(text, hint, key)
+        except ValueError:
+            raise ValueError(f"{name}'s {key} takes {_describe(hint, key)}, got {text!r}") from None
+    return typed
+
+
+def _parse(text: str, hint: Any, parameter: str) -> Any:
+    """``text`` as a value of type ``hint``; ``ValueError`` if it is none."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    word = text.strip().lower()
+    if hint is bool:
+        if word not in _TRUE + _FALSE:
+            raise ValueError(text)
+        return word in _TRUE
+    if hint in (int, float, str):
+        return hint(text)
+    if origin in (typing.Union, types.UnionType):
+        if type(None) in args and word == "none":
+            return None
+        for option in args:
+            try:
+                return _parse(text, option, parameter)
+            except ValueError:
+                continue
+        raise ValueError(text)
+    if origin is tuple:
+        items = [item for item in text.strip().strip("()[]").split(",") if item.strip()]
+        types_ = [args[0]] * len(items) if args[-1] is Ellipsis else list(args)
+        if not items or len(items) != len(types_):
+            raise ValueError(text)
+        return tuple(_parse(item, t, parameter) for item, t in zip(items, types_))
+    if origin is collections.abc.Callable and word in named_values(parameter):
+        return named_values(parameter)[word]
+    raise ValueError(text)
+
+
+def _describe(hint: Any, parameter: str) -> str:
+    """What ``hint`` accepts as text, in words."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    words = {bool: "true or false (also yes/no, 1/0)", int: "an integer", float: "a number",
+             str: "text"}
+    if hint in words:
+        return words[hint]
+    if origin in (typing.Union, types.UnionType):
+        options = [_describe(a, parameter) for a in args if a is not type(None)]
+        return " or ".join(options + (["none"] if type(None) in args else []))
+    if origin is tuple:
+        count = "" if args[-1] is Ellipsis else f"{len(args)} "
+        item = _describe(args[0], parameter).removeprefix("an ").removeprefix("a ")
+        return f"{count}{item}s separated by commas"
+    if origin is collections.abc.Callable:
+        return f"one of {sorted(named_values(parameter))}"
+    return str(hint)

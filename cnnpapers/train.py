@@ -14,23 +14,27 @@ shuffle and augmentation from generators seeded by ``(seed, epoch)``, and sets t
 every step from the paper's schedule (:mod:`cnnpapers.schedules`). After every epoch it writes a
 checkpoint atomically, so a killed run resumed with ``resume=True`` ends with exactly the numbers
 of an uninterrupted one (CPU, same seed). A non-finite loss stops the run with
-:class:`NonFiniteLossError` and leaves the last good checkpoint in place. Under ``torchrun`` the
-same loop runs with ``DistributedDataParallel``: the global batch is the schedule's, split over
-the processes, and every process sees the same augmented images a single process would.
+:class:`NonFiniteLossError` and leaves the last good checkpoint in place, from which
+``run_experiment(..., continue_lr_scale=0.5)`` (``--continue-lr-scale 0.5``) goes on at half the
+learning rate, as a run of its own. Under ``torchrun`` the same loop runs with
+``DistributedDataParallel``: the global batch is the schedule's, split over the processes, and
+every process sees the same augmented images a single process would.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
+import json
 import math
 import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import torch
 import torch.distributed as dist
@@ -45,6 +49,9 @@ from .registry import _variant, create_model, model_info  # _variant: hyper-para
 from .schedules import Schedule, default_schedule, get_schedule, steps_per_epoch
 
 RUNS_DIR_ENV = "CNNPAPERS_RUNS"
+CPU_BF16_ENV = "CNNPAPERS_CPU_BF16"
+# The budget whose runs must print the same numbers on every machine (CI compares them).
+PORTABLE_BUDGET = "smoke"
 AUX_LOSS_WEIGHT = 0.3  # Szegedy et al. 2015, Sec. 5: auxiliary losses "with a discount weight 0.3"
 CHECKPOINT_FORMAT = 1
 
@@ -57,12 +64,23 @@ class NonFiniteLossError(FloatingPointError):
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"``: this process's GPU (``LOCAL_RANK`` under torchrun) if there is one, else CPU."""
+    """``"auto"``: this process's GPU (``LOCAL_RANK`` under torchrun) if there is one, else CPU.
+
+    Otherwise a device name (``cpu``, ``cuda``, ``cuda:N``, any case); a CUDA device must exist on
+    this machine. A name torch does not know or a missing GPU is a ``ValueError`` naming the fix.
+    """
     if str(device) != "auto":
-        device = torch.device(device)
+        try:
+            device = torch.device(str(device).lower())
+        except RuntimeError:  # "gpu", "tpu", "cuda:x": torch lists all its backends' names
+            raise ValueError(f"unknown device {str(device)!r}; use --device auto, cpu, cuda or "
+                             f"cuda:N") from None
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device {device} requested but CUDA is not available; "
-                             f"use --device cpu")
+            raise ValueError("no CUDA device here; use --device cpu or auto")
+        if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+            raise ValueError(f"no CUDA device {device.index} here (this machine has "
+                             f"{torch.cuda.device_count()}); use --device auto, cuda, or cuda:N "
+                             f"with N < {torch.cuda.device_count()}")
         if device.type == "cuda" and device.index is None:  # so it equals tensors' cuda:N
             device = torch.device("cuda", torch.cuda.current_device())
         return device
@@ -71,13 +89,23 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device("cpu")
 
 
-@functools.cache
 def cpu_has_native_bf16() -> bool:
     """True when the CPU computes bf16 natively (AVX-512 BF16 or AMX), where bf16 autocast pays.
 
     On AVX2-only CPUs PyTorch emulates bf16 convolutions, which is several times *slower* than
-    fp32, so the fast path must not use it there.
+    fp32, so the fast path must not use it there. ``$CNNPAPERS_CPU_BF16=1`` (or ``0``) overrides
+    the detection, so one machine can run the suite as either kind of CPU would.
     """
+    forced = os.environ.get(CPU_BF16_ENV, "")
+    if forced in ("0", "1"):
+        return forced == "1"
+    if forced:
+        raise ValueError(f"${CPU_BF16_ENV} must be 0 or 1 (or unset to detect), got {forced!r}")
+    return _cpu_flags_have_bf16()
+
+
+@functools.cache
+def _cpu_flags_have_bf16() -> bool:
     try:
         flags = Path("/proc/cpuinfo").read_text()
     except OSError:
@@ -208,6 +236,10 @@ class History:
     test_error_10crop: float | None = None
     test_loss_10crop: float | None = None
     run: dict[str, Any] = field(default_factory=dict)  # what ran; filled by :func:`train`
+    # wall time of the sessions before this one (a resumed run's), up to their last checkpoint
+    earlier_sessions_s: float = 0.0
+    # the checkpoint of another run this one went on from: {"checkpoint", "epoch", "lr_scale"}
+    continued_from: dict[str, Any] | None = None
 
     CURVES = ("epoch", "lr", "train_loss", "train_error", "test_loss", "test_error",
               "images_per_s", "wall_time_s")
@@ -281,28 +313,41 @@ def _overrides(cb: Callback, hook: str) -> bool:
 # --------------------------------------------------------------------------- checkpoints
 
 
+class CheckpointError(ValueError):
+    """A checkpoint to resume or continue from is missing, damaged, or another run's; the message
+    says what to do."""
+
+
 def _atomic_save(obj: Any, path: Path) -> None:
-    """``torch.save`` to a temporary file in the same folder, fsync, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """``torch.save`` through :func:`cnnpapers.results.atomic_write`: a killed write leaves the
+    previous checkpoint intact."""
+    results.atomic_write(path, lambda fh: torch.save(obj, fh))
+
+
+def _read_checkpoint(path: Path, device: torch.device) -> dict[str, Any]:
+    """The checkpoint at ``path``; a :class:`CheckpointError` naming the file if it cannot be."""
     try:
-        with open(tmp, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        ckpt = torch.load(path, map_location=device, weights_only=False)
+    except FileNotFoundError:
+        raise CheckpointError(f"there is no checkpoint at {path}") from None
+    except Exception as err:  # torch.load fails in many ways on a truncated or foreign file
+        raise CheckpointError(
+            f"checkpoint {path} is damaged and cannot be read ({type(err).__name__}: {err}). "
+            f"Delete it, or start over without resume (which replaces it)") from err
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        found = ckpt.get("format") if isinstance(ckpt, dict) else type(ckpt).__name__
+        raise CheckpointError(f"{path} is not a cnnpapers checkpoint (format {found!r})")
+    return ckpt
 
 
-def _load_checkpoint(path: Path, meta: dict[str, Any], device: torch.device) -> dict[str, Any]:
-    ckpt = torch.load(path, map_location=device, weights_only=False)
-    if ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a cnnpapers checkpoint (format {ckpt.get('format')!r})")
-    differ = sorted(k for k in set(meta) | set(ckpt["meta"]) if meta.get(k) != ckpt["meta"].get(k))
+def _load_checkpoint(path: Path, meta: dict[str, Any], device: torch.device,
+                     ignore: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The checkpoint at ``path`` if it was written by a run with ``meta`` (but for ``ignore``)."""
+    ckpt = _read_checkpoint(path, device)
+    differ = sorted(k for k in set(meta) | set(ckpt["meta"])
+                    if k not in ignore and meta.get(k) != ckpt["meta"].get(k))
     if differ:
-        raise ValueError(
+        raise CheckpointError(
             f"checkpoint {path} was written by a different run (differs in {differ}); resume with "
             f"the same settings, or start over without resume (the checkpoint is then replaced)"
         )
@@ -313,13 +358,16 @@ def _load_checkpoint(path: Path, meta: dict[str, Any], device: torch.device) -> 
 
 
 def classification_loss(outputs: torch.Tensor | Sequence[torch.Tensor],
-                        labels: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy; a tuple ``(main, *aux)`` adds the auxiliary heads' losses times 0.3."""
+                        labels: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+    """Cross-entropy (with ``label_smoothing``, the schedule's); a tuple ``(main, *aux)`` adds
+    the auxiliary heads' losses times 0.3."""
+    def ce(logits: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(logits, labels, label_smoothing=label_smoothing)
+
     if isinstance(outputs, torch.Tensor):
-        return F.cross_entropy(outputs, labels)
+        return ce(outputs)
     main, *aux = outputs
-    aux_loss = sum(F.cross_entropy(a, labels) for a in aux)
-    return F.cross_entropy(main, labels) + AUX_LOSS_WEIGHT * aux_loss
+    return ce(main) + AUX_LOSS_WEIGHT * sum(ce(a) for a in aux)
 
 
 def _logits(outputs: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
@@ -427,8 +475,10 @@ def fit(
     callbacks: Iterable[Callback] = (),
     checkpoint: str | Path | None = None,
     resume: bool = False,
+    continue_from: str | Path | None = None,
+    lr_scale: float = 1.0,
     ten_crop: bool = False,
-    loss_fn: Callable[..., torch.Tensor] = classification_loss,
+    loss_fn: Callable[..., torch.Tensor] | None = None,
     eval_batch_size: int = 250,
     progress: bool | str = "auto",
     log: Callable[[str], None] | None = None,
@@ -441,20 +491,35 @@ def fit(
     schedule's augmentation, ``False`` none, ``True`` the schedule's (C10+ if it has none), or a
     name from :mod:`cnnpapers.augment`. ``fast`` defaults to :func:`resolve_fast_path` for the
     device. ``checkpoint`` is written atomically after every epoch; with ``resume`` training
-    continues from it. ``ten_crop`` adds a final 10-crop test evaluation. ``progress`` shows tqdm
+    continues from it (a :class:`CheckpointError` if there is none). ``lr_scale`` multiplies the
+    schedule's learning rate; ``continue_from`` names another run's checkpoint to start from
+    (weights, optimiser state, epoch, history), e.g. the last good one of a run whose loss became
+    NaN, to go on at a lower learning rate (``resume`` prefers this run's own checkpoint, once it
+    has one). ``ten_crop`` adds a final 10-crop test evaluation. ``progress`` shows tqdm
     bars (``"auto"``: when stderr is a terminal); ``log`` receives a text line per epoch and, with
     ``log_every=N``, every N batches.
     """
     schedule = get_schedule(schedule)
     dev = resolve_device(device)
+    if not lr_scale > 0:
+        raise ValueError(f"lr_scale must be positive, got {lr_scale!r}")
+    ckpt = Path(checkpoint) if checkpoint is not None else None
+    own = resume and ckpt is not None and ckpt.exists()
+    if resume and not own and continue_from is None:
+        raise CheckpointError(f"nothing to resume: there is no checkpoint at {ckpt}; train "
+                              f"without resume to start from epoch 1")
     loop = _Loop(model, train_set, test_set, schedule, dev, fast or resolve_fast_path(dev),
                  epochs=schedule.epochs if epochs is None else epochs,
                  batch=schedule.batch_size if batch_size is None else batch_size,
-                 seed=seed, aug=_augmentation(augment, schedule), loss_fn=loss_fn,
-                 eval_batch_size=eval_batch_size, log=log, log_every=log_every)
-    ckpt = Path(checkpoint) if checkpoint is not None else None
-    if resume and ckpt is not None and ckpt.exists():
+                 seed=seed, aug=_augmentation(augment, schedule),
+                 loss_fn=loss_fn or functools.partial(
+                     classification_loss, label_smoothing=schedule.label_smoothing),
+                 eval_batch_size=eval_batch_size, log=log, log_every=log_every,
+                 lr_scale=lr_scale)
+    if own:
         loop.restore(ckpt)
+    elif continue_from is not None:
+        loop.restore(Path(continue_from), continuing=True)
     return loop.run(list(callbacks), ckpt, progress, ten_crop)
 
 
@@ -464,7 +529,9 @@ class _Loop:
     def __init__(self, model: nn.Module, train_set: TensorDataset, test_set: TensorDataset,
                  schedule: Schedule, dev: torch.device, fast: FastPath, *, epochs: int, batch: int,
                  seed: int, aug: A.Augmentation, loss_fn: Callable[..., torch.Tensor],
-                 eval_batch_size: int, log: Callable[[str], None] | None, log_every: int):
+                 eval_batch_size: int, log: Callable[[str], None] | None, log_every: int,
+                 lr_scale: float):
+        self.session_start = time.perf_counter()
         self.ddp = _distributed(dev)
         if batch % self.ddp.world:
             raise ValueError(f"batch size {batch} does not split over {self.ddp.world} processes")
@@ -483,9 +550,13 @@ class _Loop:
         self.train_inputs = _Inputs(train_set, dev, fast)
         self.test_inputs = _Inputs(test_set, dev, fast)
         self.history, self.start_epoch = History(), 0
+        self.lr_scale = lr_scale
+        self.last_checkpoint: Path | None = None  # the one to go back to if the loss diverges
         self.meta = {"epochs": epochs, "batch_size": batch, "seed": seed,
                      "schedule": asdict(schedule), "train_images": len(train_set),
                      "augment": aug.name}
+        if lr_scale != 1:  # only then, so checkpoints written before the option still match
+            self.meta["lr_scale"] = lr_scale
         self.net = self._wrap()
 
     def _wrap(self) -> nn.Module:
@@ -500,14 +571,30 @@ class _Loop:
             net = torch.compile(net, mode="reduce-overhead" if self.fast.cuda_graphs else None)
         return net
 
-    def restore(self, path: Path) -> None:
-        ckpt = _load_checkpoint(path, self.meta, self.dev)
+    def restore(self, path: Path, continuing: bool = False) -> None:
+        """Start from the checkpoint at ``path``: this run's own, or (``continuing``) that of a
+        run with the same settings but the learning-rate scale."""
+        ckpt = _load_checkpoint(path, self.meta, self.dev,
+                                ignore=("lr_scale",) if continuing else ())
+        if continuing and ckpt["epoch"] >= self.epochs:
+            raise CheckpointError(f"checkpoint {path} is after the last epoch ({self.epochs}): "
+                                  f"there is nothing left to continue")
         self.model.load_state_dict(ckpt["model"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.history = History.from_dict(ckpt["history"])
         self.start_epoch = ckpt["epoch"]
-        _say(self.log, self.ddp,
-             f"resumed from {path} after epoch {self.start_epoch}/{self.epochs}")
+        self.last_checkpoint = path
+        # a checkpoint from before elapsed_s was stored: its epochs' time is what is known
+        epochs_time = self.history.wall_time_s[-1] if self.history.wall_time_s else 0.0
+        self.history.earlier_sessions_s = ckpt.get("elapsed_s", epochs_time)
+        if continuing:
+            self.history.continued_from = {"checkpoint": str(path), "epoch": self.start_epoch,
+                                           "lr_scale": self.lr_scale}
+            _say(self.log, self.ddp, f"continuing from {path} after epoch {self.start_epoch}/"
+                                     f"{self.epochs} with the learning rate x{self.lr_scale:g}")
+        else:
+            _say(self.log, self.ddp,
+                 f"resumed from {path} after epoch {self.start_epoch}/{self.epochs}")
 
     def run(self, callbacks: list[Callback], ckpt: Path | None, progress: bool | str,
             ten_crop: bool) -> History:
@@ -533,14 +620,14 @@ class _Loop:
                bars: "_Bars") -> None:
         start = time.perf_counter()
         batch_hooks = [cb for cb in callbacks if _overrides(cb, "on_batch_end")]
-        loss, error, images, lr = self._train_epoch(epoch, state, batch_hooks, ckpt, bars)
+        loss, error, images, lr = self._train_epoch(epoch, state, batch_hooks, bars)
         train_time = time.perf_counter() - start
         _sync_buffers(self.model, self.ddp)
         evaluator = self.model if self.ddp.enabled or self.fast.cuda_graphs else self.net
         test_loss, test_error = _evaluate(evaluator, self.test_inputs,
                                           batch_size=self.eval_batch_size, ten_crop_padding=None,
                                           ddp=self.ddp)
-        self._check_finite("test", test_loss, epoch, self.steps - 1, lr, ckpt)
+        self._check_finite("test", test_loss, epoch, self.steps - 1, lr)
         h = self.history
         h.epoch.append(epoch + 1)
         h.lr.append(lr)
@@ -554,13 +641,20 @@ class _Loop:
         state.step, state.loss = self.steps - 1, None
         for cb in callbacks:
             cb.on_epoch_end(state)
-        if ckpt is not None and self.ddp.main:
-            _atomic_save({"format": CHECKPOINT_FORMAT, "epoch": epoch + 1, "meta": self.meta,
-                          "model": self.model.state_dict(),
-                          "optimizer": self.optimizer.state_dict(), "history": asdict(h)}, ckpt)
+        if ckpt is not None:
+            if self.ddp.main:
+                _atomic_save({"format": CHECKPOINT_FORMAT, "epoch": epoch + 1, "meta": self.meta,
+                              "model": self.model.state_dict(),
+                              "optimizer": self.optimizer.state_dict(), "history": asdict(h),
+                              "elapsed_s": self._elapsed()}, ckpt)
+            self.last_checkpoint = ckpt
         self.ddp.barrier()
         bars.epoch_done(h)
         _say(self.log, self.ddp, _epoch_line(h, self.epochs), bars)
+
+    def _elapsed(self) -> float:
+        """Wall time of this run so far, over all its sessions (a resume adds up)."""
+        return self.history.earlier_sessions_s + time.perf_counter() - self.session_start
 
     def _epoch_plan(self, epoch: int) -> tuple[torch.Tensor, A.Draw]:
         """This epoch's shuffle and augmentation, from generators seeded by ``(seed, epoch)``."""
@@ -571,7 +665,7 @@ class _Loop:
         return order.to(store), choices.to(store)
 
     def _train_epoch(self, epoch: int, state: TrainState, batch_hooks: list[Callback],
-                     ckpt: Path | None, bars: "_Bars") -> tuple[float, float, float, float]:
+                     bars: "_Bars") -> tuple[float, float, float, float]:
         """One pass over the training set; returns mean loss, error, images seen (all processes)
         and the last learning rate."""
         order, choices = self._epoch_plan(epoch)
@@ -581,7 +675,8 @@ class _Loop:
         local = self.batch // self.ddp.world
         bar = bars.epoch(epoch, self.steps)
         for step in range(self.steps):
-            lr = self.schedule.lr_at(epoch * self.steps + step, self.epochs * self.steps)
+            lr = self.lr_scale * self.schedule.lr_at(epoch * self.steps + step,
+                                                     self.epochs * self.steps)
             lo = step * self.batch + self.ddp.rank * local  # this process's share of the batch
             x, y = self.train_inputs.batch(order[lo:lo + local], self.aug, choices[lo:lo + local])
             loss, wrong = self._step(x, y, lr)
@@ -593,7 +688,7 @@ class _Loop:
             if (step + 1) % sync_every == 0 or step + 1 == self.steps:
                 total, bad = self.ddp.all_sum(sums.clone()).tolist()
                 count = (step + 1) * self.batch  # images so far, over all processes
-                self._check_finite("training", total, epoch, step, lr, ckpt)
+                self._check_finite("training", total, epoch, step, lr)
                 bar.update(step + 1, total / count, 1 - bad / count)
                 if self.log_every and (step + 1) % self.log_every == 0:
                     _say(self.log, self.ddp, f"epoch {epoch + 1}/{self.epochs} batch {step + 1}/"
@@ -617,16 +712,22 @@ class _Loop:
         self.optimizer.step()
         return loss.detach(), (_logits(outputs).argmax(1) != y).sum()
 
-    def _check_finite(self, what: str, loss: float, epoch: int, step: int, lr: float,
-                      ckpt: Path | None) -> None:
+    def _check_finite(self, what: str, loss: float, epoch: int, step: int, lr: float) -> None:
         if math.isfinite(loss):
             return
-        done = self.history.epoch[-1] if self.history.epoch else self.start_epoch
-        kept = (f"The last good checkpoint, after epoch {done}, is kept at {ckpt}." if ckpt and done
-                else "No epoch finished, so there is no checkpoint to go back to.")
+        stopped = (f"{what} loss became {loss} in epoch {epoch + 1} (by batch {step + 1}/"
+                   f"{self.steps}, lr {lr:g}); training stopped.")
+        if self.last_checkpoint is None:
+            why = "Checkpoints are off" if self.history.epoch else "No epoch finished"
+            raise NonFiniteLossError(f"{stopped} {why}, so there is no checkpoint to go back to. "
+                                     f"Try a lower learning rate, or turn bf16 off.")
+        scale = self.lr_scale / 2
         raise NonFiniteLossError(
-            f"{what} loss became {loss} in epoch {epoch + 1} (by batch {step + 1}/{self.steps}, "
-            f"lr {lr:g}); training stopped. {kept} Try a lower learning rate, or turn bf16 off."
+            f"{stopped} The last good checkpoint, after epoch {self.history.epoch[-1]}, is kept "
+            f"at {self.last_checkpoint}. To go on from it with the learning rate x{scale:g}, run "
+            f"again with `--continue-lr-scale {scale:g}` (Python: `run_experiment(..., "
+            f"continue_lr_scale={scale:g})`, or `fit(..., "
+            f"continue_from=\"{self.last_checkpoint}\", lr_scale={scale:g})`); or turn bf16 off."
         )
 
 
@@ -810,11 +911,41 @@ def _model_kwargs(config: TrainConfig, schedule: Schedule, aug: A.Augmentation) 
     return kwargs
 
 
+def _fast_path_request(config: TrainConfig) -> dict[str, Any]:
+    """The config's fast-path switches for :func:`resolve_fast_path`.
+
+    At the portable budget the switches left unset are off (fp32, NCHW, eager) rather than what is
+    fastest here: bf16 autocast and channels_last pick different kernels on different CPUs, and
+    smoke numbers must not depend on which CPU ran them. Switches set explicitly are kept.
+    """
+    request = {"bf16": config.bf16, "channels_last": config.channels_last,
+               "compile": config.compile, "cuda_graphs": config.cuda_graphs,
+               "data_on_device": config.data_on_device}
+    if config.budget == PORTABLE_BUDGET:
+        request.update({k: False for k in ("bf16", "channels_last", "compile")
+                        if request[k] is None})
+    return request
+
+
+@contextlib.contextmanager
+def _deterministic(on: bool) -> Iterator[None]:
+    """Deterministic algorithms while ``on`` (restoring the process's setting afterwards), so a
+    run repeats bit for bit on one machine."""
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(on or before)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before)
+
+
 def train(
     config: TrainConfig,
     *,
     run_dir: str | Path | None = None,
     resume: bool = False,
+    continue_from: str | Path | None = None,
+    lr_scale: float = 1.0,
     callbacks: Iterable[Callback] = (),
     progress: bool | str = "auto",
     log: Callable[[str], None] | None = None,
@@ -822,26 +953,26 @@ def train(
 ) -> History:
     """Run ``config`` and return its history; ``history.run`` says what ran (model size, fast
     path, data sizes, schedule). The checkpoint is ``run_dir/checkpoint.pt`` (none if ``run_dir``
-    is ``None``)."""
+    is ``None``); ``resume``, ``continue_from`` and ``lr_scale`` are :func:`fit`'s."""
     device = resolve_device(config.device)
     schedule = config.resolved_schedule()
     epochs = config.epochs_for(schedule)
     aug = _augmentation(config.augment, schedule)
     card = model_info(config.model)
     train_set, test_set = load_splits(config, card.min_input_size)
-    fast = resolve_fast_path(device, bf16=config.bf16, channels_last=config.channels_last,
-                             compile=config.compile, cuda_graphs=config.cuda_graphs,
-                             data_on_device=config.data_on_device)
+    fast = resolve_fast_path(device, **_fast_path_request(config))
     kwargs = _model_kwargs(config, schedule, aug)
     torch.manual_seed(derive_seed(config.seed, "init"))
     model = create_model(config.model, num_classes=train_set.num_classes,
                          in_channels=train_set.shape[0], **kwargs)
-    history = fit(
-        model, train_set, test_set, schedule, epochs, seed=config.seed, device=device,
-        augment=aug.name, fast=fast, callbacks=callbacks, ten_crop=config.ten_crop,
-        checkpoint=None if run_dir is None else Path(run_dir) / "checkpoint.pt", resume=resume,
-        progress=progress, log=log, log_every=log_every,
-    )
+    with _deterministic(config.budget == PORTABLE_BUDGET):
+        history = fit(
+            model, train_set, test_set, schedule, epochs, seed=config.seed, device=device,
+            augment=aug.name, fast=fast, callbacks=callbacks, ten_crop=config.ten_crop,
+            checkpoint=None if run_dir is None else Path(run_dir) / "checkpoint.pt",
+            resume=resume, continue_from=continue_from, lr_scale=lr_scale,
+            progress=progress, log=log, log_every=log_every,
+        )
     history.run = {
         "parameters": sum(p.numel() for p in model.parameters()),
         "model_kwargs": kwargs, "schedule": schedule.name, "epochs": epochs,
@@ -856,9 +987,25 @@ def experiment_name(config: TrainConfig) -> str:
     return f"train/{config.model}/{config.dataset}"
 
 
-def run_dir_for(experiment: str, config: TrainConfig) -> Path:
-    """Where a configured run keeps its checkpoint: ``runs/<budget>/<experiment>/<hash>/``."""
-    return runs_root() / config.budget / experiment / results.config_hash(config.as_record())
+CONFIG_FILE = "config.json"  # beside a checkpoint: the settings that wrote it
+
+
+def run_dir_for(experiment: str, config: TrainConfig,
+                continued: Mapping[str, Any] | None = None) -> Path:
+    """Where a configured run keeps its checkpoint: ``runs/<budget>/<experiment>/<hash>/``
+    (``continued``: of its continuation, see :func:`run_experiment`)."""
+    return runs_root() / config.budget / experiment / results.config_hash(
+        _run_record(config, continued))
+
+
+def _run_record(config: TrainConfig, continued: Mapping[str, Any] | None,
+                probes: Iterable[str] = ()) -> dict[str, Any]:
+    """The configuration that names a run: a continuation differs from the plain run by
+    ``"continued": {"from_epoch", "lr_scale"}``, so neither is ever taken for the other."""
+    record = config.as_record(probes)
+    if continued is not None:
+        record["continued"] = dict(continued)
+    return record
 
 
 def run_experiment(
@@ -866,6 +1013,7 @@ def run_experiment(
     config: TrainConfig,
     *,
     resume: bool = False,
+    continue_lr_scale: float | None = None,
     force: bool | None = None,
     callbacks: Iterable[Callback] = (),
     progress: bool | str = "auto",
@@ -877,27 +1025,93 @@ def run_experiment(
 
     A stored result with the same configuration is returned without training (``force`` or
     ``$CNNPAPERS_FORCE=1`` retrains); ``smoke`` results are never stored. The checkpoint lives in
-    :func:`run_dir_for`, so ``resume=True`` continues an interrupted run. Under torchrun only
-    rank 0 writes the result. ``probes`` are callbacks with a ``result()`` method whose findings
-    are stored as ``metrics["probes"][name]`` (see :mod:`cnnpapers.experiments`); a resumed run's
-    probes see only the steps after the resume.
+    :func:`run_dir_for`, so ``resume=True`` continues an interrupted run; without a checkpoint of
+    this configuration it raises a :class:`CheckpointError` naming the experiment's checkpoints
+    under other settings. The result's ``wall_time_s`` adds up every session of a resumed run.
+
+    ``continue_lr_scale=f`` goes on from the last checkpoint of the plain run of ``config`` (e.g.
+    the last good one after its loss became NaN) with the learning rate times ``f``. That is
+    another run: its configuration gains ``"continued": {"from_epoch": E, "lr_scale": f}`` (a new
+    hash, a checkpoint of its own, which ``resume`` uses) and its provenance names the checkpoint.
+
+    Under torchrun only rank 0 writes the result. ``probes`` are callbacks with a ``result()``
+    method whose findings are stored as ``metrics["probes"][name]`` (see
+    :mod:`cnnpapers.experiments`); a resumed run's probes see only the steps after the resume.
     """
     experiment = experiment or experiment_name(config)
     probes = dict(probes or {})
-    record = config.as_record(probes)
     device = resolve_device(config.device)
-    run_dir = run_dir_for(experiment, config)
+    main = _distributed(device).main
+    base = run_dir_for(experiment, config) / "checkpoint.pt"
+    continued = None
+    if continue_lr_scale is not None:
+        if not continue_lr_scale > 0:
+            raise ValueError(f"continue_lr_scale must be positive, got {continue_lr_scale!r}")
+        if not base.exists():
+            raise _missing_checkpoint(experiment, config, base, "continue from")
+        continued = {"from_epoch": _read_checkpoint(base, torch.device("cpu"))["epoch"],
+                     "lr_scale": continue_lr_scale}
+    record = _run_record(config, continued, probes)
+    run_dir = run_dir_for(experiment, config, continued)
 
     def compute() -> dict[str, Any]:
+        if resume and continued is None and not (run_dir / "checkpoint.pt").exists():
+            raise _missing_checkpoint(experiment, config, run_dir / "checkpoint.pt", "resume")
+        if main:  # so that a resume with other settings can say how they differ
+            text = json.dumps(_run_record(config, continued), indent=1, sort_keys=True,
+                              default=str)
+            results.atomic_write(run_dir / CONFIG_FILE, lambda fh: fh.write(text.encode()))
         history = train(config, run_dir=run_dir, resume=resume,
+                        continue_from=base if continued else None,
+                        lr_scale=continue_lr_scale or 1.0,
                         callbacks=[*callbacks, *probes.values()],
                         progress=progress, log=log, log_every=log_every)
         metrics = {**history.metrics(), **history.run}
         if probes:
             metrics["probes"] = {name: probe.result() for name, probe in probes.items()}
-        return {"metrics": metrics, "curves": history.curves()}
+        return {"metrics": metrics, "curves": history.curves(),
+                "provenance": _session_provenance(history)}
 
-    if _distributed(device).main:
+    if main:
         return results.cached(experiment, record, compute, device=str(device), force=force)
     out = compute()
     return results.Result(experiment, record, out["metrics"], out["curves"], {})
+
+
+def _session_provenance(history: History) -> dict[str, Any]:
+    """What a result's provenance adds about a run that did not start from scratch: the time of
+    the sessions before (:func:`cnnpapers.results.cached` adds it to ``wall_time_s``) and the
+    checkpoint of another run it continued."""
+    prov: dict[str, Any] = {}
+    if history.earlier_sessions_s:
+        prov["earlier_sessions_s"] = round(history.earlier_sessions_s, 2)
+    if history.continued_from is not None:
+        prov["continued_from"] = history.continued_from
+    return prov
+
+
+def _missing_checkpoint(experiment: str, config: TrainConfig, path: Path,
+                        action: str) -> CheckpointError:
+    """The error for a resume (or continuation) without a checkpoint: it names the experiment's
+    checkpoints under other settings, and how each differs, so the user can pick one."""
+    mine = config.as_record()
+    others = [p for p in sorted(path.parent.parent.glob("*/checkpoint.pt")) if p != path]
+    if others:
+        lines = "\n".join(f"  {p} ({_how_settings_differ(mine, p.parent / CONFIG_FILE)})"
+                          for p in others)
+        found = (f"Checkpoints of {experiment} with other settings:\n{lines}\nRun with the "
+                 f"settings of one of them, or")
+    else:
+        found = f"{experiment} has no checkpoint at budget {config.budget} at all;"
+    return CheckpointError(f"nothing to {action}: there is no checkpoint of this configuration "
+                           f"at {path}. {found} train without resume to start from epoch 1.")
+
+
+def _how_settings_differ(mine: dict[str, Any], config_file: Path) -> str:
+    try:
+        theirs = json.loads(config_file.read_text())
+    except (OSError, ValueError):
+        return "its settings were not recorded"
+    differ = [f"{k}={theirs.get(k)!r} there, {mine.get(k)!r} here"
+              for k in sorted(set(mine) | set(theirs)) if mine.get(k) != theirs.get(k)]
+    return "; ".join(differ) or "same settings"

@@ -121,10 +121,19 @@ def test_all_runs_the_rest_when_one_fails_then_fails(capsys, monkeypatch):
     (["vs-torchvision", "--model", "densenet_bc_100_k12"], "e.g. --model densenet121"),
     (["densenet-memory", "--rounds", "0"], "pass --rounds N"),
     (["densenet-memory", "--model", "no_such_net"], "unknown model"),
+    # the options as typed, not TrainConfig's fields (train_images)
+    (["train-speed", "--batch-size", "0"], "--batch-size must be at least 1, got 0"),
+    (["train-speed", "--steps", "1"], "pass --steps N with N >= 2"),
+    (["train-speed", "--rounds", "0"], "pass --rounds N with N >= 1"),
+    (["fast-path-parity", "--epochs", "0"], "--epochs must be at least 1, got 0"),
+    (["fast-path-parity", "--test-images", "-1"], "--test-images must be at least 1, got -1"),
+    (["fast-path-parity", "--model", "lenet5_relu", "--train-images", "10"],
+     "10 training images are fewer than one batch of 64; pass --train-images N with N >= 64"),
 ])
 def test_bad_input_is_one_clear_error(cli, argv, message):
     code, out, err = cli("bench", *argv, "--budget", "smoke", "--device", "cpu")
-    assert code == 2 and message in err and "Traceback" not in err
+    assert code == 2 and message in err and len(err.splitlines()) == 1
+    assert "train_images" not in err
 
 
 def _curves(errors, losses):

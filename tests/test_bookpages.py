@@ -177,11 +177,15 @@ def test_results_inventory_lists_stored_results_with_provenance_and_verifies_the
     assert "opening/lenet5" in text and "**no**" in text
 
 
-def test_results_inventory_refuses_a_file_that_is_not_a_result(tmp_path):
+def test_results_inventory_skips_and_names_a_file_that_is_not_a_result(tmp_path):
+    good = _store(tmp_path, "opening/lenet5")
     (tmp_path / "cpu" / "x").mkdir(parents=True)
     (tmp_path / "cpu" / "x" / "abc.json").write_text(json.dumps({"metrics": {}}))
-    with pytest.raises(ValueError, match="not a stored result"):
-        bookpages.results_inventory(tmp_path)
+    with pytest.warns(results.CorruptResultWarning, match="abc.json"):
+        inv = bookpages.results_inventory(tmp_path)
+    assert list(inv["config_hash"]) == [good.stem]
+    assert "Skipped, not readable results** (their runs count as missing" in \
+        bookpages.inventory_markdown(inv) and "`cpu/x/abc.json`" in bookpages.inventory_markdown(inv)
 
 
 def test_empty_results_folder_gives_an_empty_inventory_and_a_sentence(tmp_path):

@@ -2,6 +2,8 @@
 listing, benchmarks and progress bars."""
 
 import json
+import os
+import re
 import subprocess
 import sys
 
@@ -46,6 +48,7 @@ def test_train_help_explains_every_budget(cli):
     (["train", "--model", "lenet5", "--budget", "huge"], "unknown budget 'huge'; choose one of"),
     (["train", "--model", "lenet5", "--schedule", "adam"], "unknown schedule 'adam'; choose"),
     (["train", "--model", "lenet5", "--epochs", "0"], "expected a positive integer, got 0"),
+    (["train", "--model", "lenet5", "--continue-lr-scale", "0"], "expected a positive number, got 0"),
     (["train", "--model", "lenet5", "--train-images", "many"], "expected a positive integer"),
     (["train", "--model", "lenet5", "--model-arg", "growth"], "expected NAME=VALUE"),
     (["train", "--model", "lenet5", "--model-arg", "growth_rate=12"],
@@ -58,12 +61,10 @@ def test_train_help_explains_every_budget(cli):
     ([], "required: COMMAND"),
 ])
 def test_every_bad_argument_is_one_clear_error(cli, argv, message):
-    import re
-
     code, _, err = cli(*argv)
     assert code == 2
     assert re.search(message, err), err
-    assert "Traceback" not in err
+    assert len(err.splitlines()) == 1, err  # no usage block, no traceback
 
 
 def test_missing_cifar_is_an_error_naming_download_and_data_root(cli, tmp_path):
@@ -152,3 +153,172 @@ def test_progress_bars_show_loss_and_accuracy(capsys):
         epochs=1, device="cpu", progress=True)
     err = capsys.readouterr().err
     assert "epochs" in err and "loss=" in err and "acc=" in err and "test_acc=" in err
+
+
+# --------------------------------------------------------------------------- bad input, one line
+
+NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+
+
+@pytest.mark.parametrize("argv, message", [
+    # names: the nearest known ones, beyond a shared prefix
+    (["train", "--model", "densnet_bc_100_k12"], "Did you mean 'densenet_bc_100_k12'"),
+    (["train", "--model", "LeNet5"], r"Did you mean 'lenet5'\?"),
+    (["train", "--model", "resnet-50"], r"Did you mean 'resnet50'\?"),
+    (["train", "--model", "lenet5", "--dataset", "MNIST"], "Did you mean 'fashion-mnist'"),
+    (["train", "--model", "lenet5", "--budget", "CPU"], r"Did you mean 'cpu'\?"),
+    (["train", "--model", "lenet5", "--schedule", "resnet_cifar"], "Did you mean 'resnet-cifar'"),
+    (["bench", "train_speed"], "invalid choice: 'train_speed'.*Did you mean 'train-speed'"),
+    # --model-arg, typed as the model takes it
+    (["train", "--model", "resnet20_cifar", "--model-arg", "shortcuts=maybe"],
+     r"resnet20_cifar's shortcuts takes true or false \(also yes/no, 1/0\), got 'maybe'"),
+    (["train", "--model", "resnet20_cifar", "--model-arg", "attention=transformer"],
+     r"attention takes one of \['cbam', 'se'\] or none, got 'transformer'"),
+    (["train", "--model", "resnet20_cifar", "--model-arg", "shortcut=false"],
+     "no hyper-parameter.*Did you mean 'shortcuts'"),
+    (["train", "--model", "resnet20_cifar", "--model-arg", "network_depth=twenty"],
+     "network_depth takes an integer, got 'twenty'"),
+    (["train", "--model", "resnet20_cifar", "--model-arg", "network_depth=21"],
+     r"network_depth must be 6n\+2"),
+    (["train", "--model", "densenet121", "--model-arg", "block_config=6,x"],
+     "block_config takes integers separated by commas"),
+    (["train", "--model", "lenet5", "--model-arg", "num_classes=3"],
+     "--model-arg num_classes is taken from the dataset"),
+    # devices this machine lacks
+    (["train", "--model", "lenet5", "--device", "gpu"], "unknown device 'gpu'; use --device auto"),
+    (["train", "--model", "lenet5", "--device", "tpu"], "unknown device 'tpu'"),
+    pytest.param(["train", "--model", "lenet5", "--device", "cuda"],
+                 "no CUDA device here; use --device cpu or auto", marks=NO_CUDA),
+    pytest.param(["train", "--model", "lenet5", "--device", "cuda:3"],
+                 "no CUDA device here", marks=NO_CUDA),
+    (["train", "--model", "lenet5", "--device", "cpu", "--cuda-graphs"],
+     "--cuda-graphs needs a CUDA device"),
+    (["experiments", "run", "--budget", "smoke", "--device", "gpu"], "unknown device 'gpu'"),
+    (["bench", "train-speed", "--device", "gpu"], "unknown device 'gpu'"),
+    # sizes
+    (["train", "--model", "lenet5", "--train-images", "10"],
+     r"--train-images 10 is fewer than one batch of 64 .*pass --train-images 64 or more"),
+    (["train", "--model", "lenet5", "--schedule", "densenet-imagenet"],
+     "budget smoke's 128 training images are fewer than one batch of 256"),
+    (["bench", "train-speed", "--batch-size", "0"], "--batch-size must be at least 1, got 0"),
+    (["train", "--model", "lenet5", "--budget", "cpu", "--experiment", "../elsewhere"],
+     "--experiment: experiment name must be a relative path"),
+])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(cli, isolated, argv, message):
+    code, _, err = cli(*argv)
+    assert code == 2
+    assert re.search(message, err), err
+    assert len(err.splitlines()) == 1, err
+    assert not (isolated / "results").exists() and not (isolated / "runs").exists()
+
+
+def test_model_args_reach_the_model_typed(cli, monkeypatch):
+    from cnnpapers import train
+    from cnnpapers.models.attention import SqueezeExcitation
+
+    seen = {}
+
+    def capture(experiment, config, **kwargs):
+        seen.update(config.model_kwargs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(train, "run_experiment", capture)
+    code, _, err = cli("train", "--model", "resnet20_cifar", "--model-arg", "shortcuts=false",
+                       "--model-arg", "attention=se", "--model-arg", "last_survival_prob=1",
+                       "--device", "cpu")
+    assert code == 0, err
+    assert seen == {"shortcuts": False, "attention": SqueezeExcitation, "last_survival_prob": 1.0}
+
+
+@pytest.mark.parametrize("budget, env", [("cpu", "CNNPAPERS_RESULTS"), ("smoke", "CNNPAPERS_RUNS")])
+def test_unwritable_results_or_runs_fail_before_training(cli, isolated, monkeypatch, budget, env):
+    (isolated / "a-file").write_text("")
+    monkeypatch.setenv(env, str(isolated / "a-file" / "folder"))
+    monkeypatch.setattr("cnnpapers.train.load_splits", _no_data_may_load)
+    code, _, err = cli("train", *TINY, "--budget", budget)
+    assert code == 1
+    assert "a-file is not a writable folder" in err and env in err and len(err.splitlines()) == 1
+    assert not (isolated / "results").exists() and not (isolated / "runs").exists()
+
+
+def _no_data_may_load(*args, **kwargs):
+    raise AssertionError("the run started although its folders cannot be written")
+
+
+def _read_only(monkeypatch, folder):
+    """os.access as it answers for a read-only ``folder`` (tests may run as root, for whom
+    permission bits do not count)."""
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: real(path, mode) and not (
+        mode & os.W_OK and str(path).startswith(str(folder))))
+
+
+def test_read_only_results_fail_experiments_run_before_training(cli, isolated, monkeypatch):
+    (isolated / "results").mkdir()
+    _read_only(monkeypatch, isolated / "results")
+    monkeypatch.setattr("cnnpapers.train.load_splits", _no_data_may_load)
+    code, _, err = cli("experiments", "run", "--budget", "cpu", "--chapter", "opening")
+    assert code == 1 and len(err.splitlines()) == 1
+    assert f"{isolated / 'results'} is not a writable folder" in err and "CNNPAPERS_RESULTS" in err
+    assert not any((isolated / "results").iterdir()) and not (isolated / "runs").exists()
+
+
+@needs_fmnist
+def test_read_only_results_still_serve_a_stored_result(cli, isolated, monkeypatch):
+    code, _, _ = cli("train", *TINY, "--budget", "cpu")
+    assert code == 0
+    _read_only(monkeypatch, isolated)
+    code, out, err = cli("train", *TINY, "--budget", "cpu")
+    assert code == 0, err
+    assert "test accuracy" in out and "epoch 1/1" not in out
+
+
+@pytest.mark.parametrize("argv, checkpoint, expected", [
+    ([], False, "no epoch had finished, so start again with: python -m cnnpapers train --model "
+                "lenet5_relu --epochs 1 --train-images 128 --test-images 64 --device cpu"
+                " --budget cpu\n"),
+    ([], True, "continue from the last finished epoch with: python -m cnnpapers train --model "
+               "lenet5_relu --epochs 1 --train-images 128 --test-images 64 --device cpu"
+               " --budget cpu --resume\n"),
+    (["--resume"], True, "--budget cpu --resume\n"),  # not twice
+])
+def test_ctrl_c_during_train_says_how_to_resume(cli, monkeypatch, argv, checkpoint, expected):
+    from cnnpapers import train
+
+    def interrupted(experiment, config, **kwargs):
+        if checkpoint:  # an epoch finished before Ctrl-C
+            path = train.run_dir_for(experiment, config) / "checkpoint.pt"
+            path.parent.mkdir(parents=True)
+            path.write_bytes(b"")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train, "run_experiment", interrupted)
+    code, _, err = cli("train", *TINY, "--budget", "cpu", *argv)
+    assert code == 130
+    assert err.startswith("python -m cnnpapers train: interrupted; ") and err.endswith(expected)
+    assert len(err.splitlines()) == 1
+
+
+def test_ctrl_c_during_experiments_run_gives_the_command_again(cli, monkeypatch):
+    from cnnpapers import experiments
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(experiments, "run_all", interrupted)
+    code, _, err = cli("experiments", "run", "--budget", "smoke", "--chapter", "opening")
+    assert code == 130
+    assert err == ("python -m cnnpapers experiments: interrupted; train the experiments not "
+                   "stored yet with: python -m cnnpapers experiments run --budget smoke "
+                   "--chapter opening\n")
+
+
+@needs_fmnist
+def test_damaged_checkpoint_is_one_line_exit_1(cli, isolated):
+    code, _, _ = cli("train", *TINY, "--budget", "cpu")
+    assert code == 0
+    (path,) = (isolated / "runs").rglob("checkpoint.pt")
+    path.write_bytes(b"not a checkpoint")
+    code, _, err = cli("train", *TINY, "--budget", "cpu", "--force", "--resume")
+    assert code == 1
+    assert str(path) in err and len(err.splitlines()) == 1 and "Traceback" not in err

@@ -11,11 +11,12 @@ import torchvision.transforms.functional as TF
 from torch import nn
 
 from cnnpapers import augment as A
-from cnnpapers import data
+from cnnpapers import data, results
 from cnnpapers.schedules import get_schedule
 from cnnpapers.train import (
-    Callback, FastPath, NonFiniteLossError, TrainConfig, _model_kwargs, classification_loss,
-    derive_seed, evaluate, fit, resolve_fast_path, run_experiment, cpu_has_native_bf16,
+    Callback, CheckpointError, FastPath, NonFiniteLossError, TrainConfig, _model_kwargs,
+    classification_loss, derive_seed, evaluate, fit, resolve_fast_path, run_dir_for,
+    run_experiment, cpu_has_native_bf16,
 )
 
 pytestmark = pytest.mark.skipif(
@@ -247,6 +248,30 @@ def test_in_process_resume_continues_exactly(splits, tmp_path):
     assert resumed.train_loss == whole.train_loss and resumed.test_error == whole.test_error
 
 
+def test_resume_without_a_checkpoint_is_an_error_not_a_fresh_start(splits, tmp_path):
+    with pytest.raises(CheckpointError, match=r"nothing to resume: there is no checkpoint at .*c\.pt"):
+        _fit(splits, epochs=1, checkpoint=tmp_path / "c.pt", resume=True)
+    assert not (tmp_path / "c.pt").exists()
+
+
+def test_after_a_nan_the_run_goes_on_from_the_last_good_checkpoint_at_a_lower_lr(splits, tmp_path):
+    train, test = splits
+    ckpt, half = tmp_path / "run" / "checkpoint.pt", tmp_path / "half" / "checkpoint.pt"
+    with pytest.raises(NonFiniteLossError) as diverged:
+        fit(_BreaksAt(), train, test, SCHEDULE, epochs=3, device="cpu", progress=False,
+            checkpoint=ckpt, callbacks=[_BreakAfterEpoch(1)])
+    advice = str(diverged.value)  # names the exact option, in both spellings
+    assert "`--continue-lr-scale 0.5`" in advice and f'continue_from="{ckpt}", lr_scale=0.5' in advice
+    went_on = fit(_BreaksAt(), train, test, SCHEDULE, epochs=3, device="cpu", progress=False,
+                  checkpoint=half, continue_from=ckpt, lr_scale=0.5)
+    assert went_on.epoch == [1, 2, 3]
+    assert went_on.lr == pytest.approx([0.1, 0.005, 0.0005])  # epoch 1 is the diverged run's
+    assert went_on.continued_from == {"checkpoint": str(ckpt), "epoch": 1, "lr_scale": 0.5}
+    assert torch.load(ckpt, weights_only=False)["epoch"] == 1  # the plain run's checkpoint is kept
+    with pytest.raises(CheckpointError, match=r"differs in \['lr_scale'\]"):
+        _fit(splits, epochs=3, checkpoint=half, resume=True)  # never taken for the plain run's
+
+
 class _Crash(RuntimeError):
     pass
 
@@ -354,3 +379,59 @@ def test_a_fast_path_is_labelled_by_the_speed_ups_that_are_on():
     assert FastPath(bf16=True, channels_last=True).label == "bf16, channels_last"
     assert FastPath(compile=True, cuda_graphs=True, data_on_device=False).label == \
         "compile, cuda_graphs"
+
+
+def _tiny(**kw):
+    return TrainConfig("lenet5_relu", budget="cpu", epochs=2, train_images=256, test_images=128,
+                       device="cpu", **kw)
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNPAPERS_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("CNNPAPERS_RUNS", str(tmp_path / "runs"))
+    return tmp_path
+
+
+def _killed_after_epoch_1(config):
+    with pytest.raises(_Crash):
+        run_experiment("test/lenet", config, callbacks=[_Interrupt(after_epoch=1)], progress=False)
+    return run_dir_for("test/lenet", config) / "checkpoint.pt"
+
+
+def test_resume_with_other_settings_names_the_checkpoints_that_exist(store):
+    kept = _killed_after_epoch_1(_tiny())
+    with pytest.raises(CheckpointError) as err:
+        run_experiment("test/lenet", _tiny(seed=1), resume=True, progress=False)
+    message = str(err.value)
+    assert "nothing to resume" in message and str(kept) in message
+    assert "seed=0 there, 1 here" in message
+    with pytest.raises(CheckpointError, match="test/other has no checkpoint at budget cpu at all"):
+        run_experiment("test/other", _tiny(), resume=True, progress=False)
+    assert not list((store / "results").rglob("*.json"))  # neither trained nor stored anything
+
+
+def test_a_continuation_is_a_run_of_its_own_and_a_resume_adds_up_wall_time(store):
+    base = _killed_after_epoch_1(_tiny())
+    first_session = torch.load(base, weights_only=False)["elapsed_s"]
+    half = run_experiment("test/lenet", _tiny(), continue_lr_scale=0.5, progress=False)
+    assert half.config["continued"] == {"from_epoch": 1, "lr_scale": 0.5}
+    assert half.provenance["continued_from"] == {"checkpoint": str(base), "epoch": 1,
+                                                 "lr_scale": 0.5}
+    plain = run_experiment("test/lenet", _tiny(), resume=True, progress=False)
+    assert "continued" not in plain.config and "continued_from" not in plain.provenance
+    assert results.config_hash(plain.config) != results.config_hash(half.config)
+    assert half.curves["lr"] == pytest.approx([plain.curves["lr"][0], 0.5 * plain.curves["lr"][1]])
+    assert plain.provenance["earlier_sessions_s"] == round(first_session, 2) > 0
+    assert plain.provenance["wall_time_s"] > plain.provenance["earlier_sessions_s"]
+    assert len(list((store / "results").rglob("*.json"))) == 2
+
+
+def test_the_command_line_continues_a_run_at_a_lower_learning_rate(store, cli):
+    base = _killed_after_epoch_1(_tiny())
+    code, out, err = cli("train", "--model", "lenet5_relu", "--budget", "cpu", "--epochs", "2",
+                         "--train-images", "256", "--test-images", "128", "--device", "cpu",
+                         "--experiment", "test/lenet", "--no-progress", "--continue-lr-scale", "0.5")
+    assert code == 0, err
+    assert f"continuing from {base} after epoch 1/2 with the learning rate x0.5" in out
+    assert "epoch 2/2: train loss" in out and "epoch 1/2:" not in out

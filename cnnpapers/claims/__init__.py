@@ -22,10 +22,12 @@ import enum
 from dataclasses import dataclass
 import pkgutil
 from importlib import import_module
+from pathlib import Path
 from typing import Callable
 
 import pandas as pd
 
+from .. import results
 from ..budgets import get_budget
 
 
@@ -123,13 +125,23 @@ _JUDGED = (Verdict.REPRODUCED, Verdict.PARTLY, Verdict.NOT_REPRODUCED)
 
 
 def ledger(budget: str, device: str = "cpu", run: bool = False, chapter: str | None = None) -> pd.DataFrame:
-    """Every claim (of ``chapter``) with its evidence at ``budget``; by default runs nothing."""
+    """Every claim (of ``chapter``) with its evidence at ``budget``; by default runs nothing. A
+    claim whose stored results are damaged says so in its detail (the check saw them missing)."""
     rows = []
     for c in list_claims(chapter):
-        ev = evaluate(c.id, budget, device, run)
+        with results.noting_damage() as damaged:
+            ev = evaluate(c.id, budget, device, run)
         rows.append({"claim": c.id, "chapter": c.chapter, "source": c.source, "statement": c.statement,
-                     "quoted": c.quoted, "ours": ev.ours, "verdict": ev.verdict.value, "detail": ev.detail})
+                     "quoted": c.quoted, "ours": ev.ours, "verdict": ev.verdict.value,
+                     "detail": _noting_damage(ev.detail, damaged)})
     return pd.DataFrame(rows)
+
+
+def _noting_damage(detail: str, damaged: list[Path]) -> str:
+    if not damaged:
+        return detail
+    note = "damaged result file(s) skipped: " + ", ".join(sorted(map(str, set(damaged))))
+    return f"{detail}; {note}" if detail else note
 
 
 def report(ids: list[str], budget: str, device: str = "cpu"):
