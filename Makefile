@@ -51,7 +51,7 @@ notebooks:                                ## refresh the smoke outputs that nbva
 	$(PY) -m cnnpapers.pipeline execute --budget smoke --out notebooks --kernel $(KERNEL)
 
 sync:                                     ## refresh .ipynb inputs from the .py sources
-	$(VENV)/bin/jupytext --update --to ipynb notebooks/*.py
+	$(VENV)/bin/jupytext --update --to ipynb $(filter-out notebooks/conftest.py,$(wildcard notebooks/*.py))
 
 gpu: setup                                ## everything the gpu budget produces, in one batch
 	scripts/gpu-batch.sh

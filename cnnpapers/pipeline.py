@@ -34,7 +34,8 @@ INJECTED_TAG = "injected-parameters"
 
 def chapter_names() -> list[str]:
     """Chapters in execution order: the appendices last, since they read what chapters stored."""
-    return sorted((p.stem for p in NOTEBOOKS.glob("*.py")), key=lambda n: (n.startswith("appendix_"), n))
+    names = (p.stem for p in NOTEBOOKS.glob("*.py") if p.name != "conftest.py")  # nbval's
+    return sorted(names, key=lambda n: (n.startswith("appendix_"), n))
 
 
 def _tags(cell) -> list[str]:

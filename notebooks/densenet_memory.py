@@ -186,7 +186,7 @@ Markdown(
 # autograd in float64, Jacobian and gradient:
 
 # %%
-table(mem.concat_backprop_check(seed=seed), floatfmt=".1e")
+table(mem.show_roundoff(mem.concat_backprop_check(seed=seed)))
 
 # %% [markdown]
 # On a real dense block (5 layers, k = 4, float64) the same rule, summed: every feature map $x_j$
@@ -205,7 +205,7 @@ table(mem.block_gradient_check(num_layers=5, growth_rate=4, seed=seed), floatfmt
 # with shared weights, one training forward and backward in float64:
 
 # %%
-table(mem.equivalence_check(depth=22, seed=seed), floatfmt=".1e")
+table(mem.show_roundoff(mem.equivalence_check(depth=22, seed=seed)))
 
 # %% [markdown]
 # ## What the recomputation costs

@@ -88,7 +88,7 @@ claims.report(["densenet_training.settings.cifar_svhn", "densenet_training.setti
 # paper prints come from their own papers' recipes.) The budget shortens the schedule but keeps
 # its shape: the learning rate still drops at 50 % and 75 % of however many steps are run.
 
-# %%
+# %% tags=["trained-numbers"]
 p = plan(budget)
 runs = dt.collect(budget, dataset, device=device, force=force)
 table(dt.runs_table(runs))
@@ -122,10 +122,10 @@ Markdown(
 # collapse so — and column *trained?* says so: such a row is not evidence about the
 # architecture, and the claim below leaves it out.
 
-# %%
+# %% tags=["trained-numbers"]
 table(dt.table2(p, runs, dataset), floatfmt=".3f")
 
-# %%
+# %% tags=["trained-numbers"]
 claims.report(["densenet_training.table2.fewer_params_lower_error",
                "densenet_training.capacity"], budget, run_device)
 
@@ -160,7 +160,7 @@ plt.show()
 # Left panel: is each other variant beaten by some DenseNet-BC with no more parameters and no
 # higher error?
 
-# %%
+# %% tags=["trained-numbers"]
 table(dt.dominance(variants), floatfmt=".3f")
 
 # %% [markdown]
@@ -168,13 +168,13 @@ table(dt.dominance(variants), floatfmt=".3f")
 # curve between its measured points (error linear in log-parameters); `<=` means the smallest
 # BC already does as well, `>` that no BC does.
 
-# %%
+# %% tags=["trained-numbers"]
 table(dt.equal_error_table(dt.equal_error_params(resnets)), floatfmt=".3f")
 
-# %%
+# %% tags=["trained-numbers"]
 table(dt.curves_table(curves), floatfmt=".3f")
 
-# %%
+# %% tags=["trained-numbers"]
 claims.report(["densenet_training.fig4.bc_most_efficient", "densenet_training.fig4.bc_third_of_resnet",
                "densenet_training.fig4.curves"], budget, run_device)
 
@@ -200,11 +200,11 @@ plt.show()
 # at initialisation (all slices of a weight tensor are drawn from the same law). The same
 # statistics of the untrained network — rebuilt from the run's seed — are the baseline.
 
-# %%
+# %% tags=["trained-numbers"]
 moved = dt.reuse_change(trained, initial)
 table(dt.observations_table(dt.reuse_observations(trained, initial)), floatfmt=".3f")
 
-# %%
+# %% tags=["trained-numbers"]
 Markdown(
     f"Training moved the normalised weights by {moved:.3f} on average (0 = still the "
     "initial pattern). A pattern that an untrained network shows as well is no evidence of "
@@ -212,7 +212,7 @@ Markdown(
     "the weights."
 )
 
-# %%
+# %% tags=["trained-numbers"]
 claims.report(["densenet_training.fig5.a", "densenet_training.fig5.b", "densenet_training.fig5.c",
                "densenet_training.fig5.d"], budget, run_device)
 
@@ -241,5 +241,5 @@ plt.show()
 table(dt.early_late_ratio(at_init).rename("early / late at initialisation").reset_index()
       .rename(columns={"index": "model"}), floatfmt=".3g")
 
-# %%
+# %% tags=["trained-numbers"]
 claims.report(["densenet_training.deep_supervision"], budget, run_device)

@@ -110,7 +110,7 @@ Markdown(
     f"on {first['device']}."
 )
 
-# %%
+# %% tags=["trained-numbers"]
 finals = pd.DataFrame(
     [
         {
@@ -130,7 +130,7 @@ plot_error_curves(curves_frame({"lenet5": runs}), [("LeNet-5", ["lenet5"])],
                   title="LeNet-5 on Fashion-MNIST: training (solid) and test (dashed) error")
 plt.show()
 
-# %%
+# %% tags=["trained-numbers"]
 test = finals["final test error (%)"]
 spread = (f"; over {len(runs)} seeds they range from {test.min():.2f} % to {test.max():.2f} %, "
           "a spread later chapters must exceed before calling one net better"

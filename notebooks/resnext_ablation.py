@@ -117,7 +117,7 @@ Markdown(
     "the same images in the same order."
 )
 
-# %%
+# %% tags=["trained-numbers"]
 summary = ra.summarise(frame)
 markdown_table(summary.rename(columns={
     "test_error": "test error (mean)", "test_error_sd": "sd over seeds",
@@ -128,7 +128,7 @@ markdown_table(summary.rename(columns={
 ra.plot_ablation(frame, ra.quoted_table3(), caption=runs[0][1].caption)
 plt.show()
 
-# %%
+# %% tags=["trained-numbers"]
 cmp = ra.compare_endpoints(frame, "test_error")
 Markdown(
     f"**Measured:** {cmp.describe()}. Errors are fractions of the test images misclassified "
@@ -140,7 +140,7 @@ Markdown(
     "cannot be told apart from a change of seed."
 )
 
-# %%
+# %% tags=["trained-numbers"]
 claims.report(["resnext.ablation.cardinality"], budget, run_device)
 
 # %% [markdown]
@@ -177,5 +177,5 @@ ra.plot_training_curves({f"ResNet ({names[lowest]})": by_setting[lowest],
                         caption=runs[0][1].caption)
 plt.show()
 
-# %%
+# %% tags=["trained-numbers"]
 claims.report(["resnext.fig5.curves"], budget, run_device)

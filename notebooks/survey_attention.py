@@ -127,10 +127,10 @@ plot_error_curves(curves_frame(runs), [("ResNet-20 with and without attention", 
                   title="Fashion-MNIST: training error (solid) and test error (dashed)")
 plt.show()
 
-# %%
+# %% tags=["trained-numbers"]
 formatted(sa.seed_table(runs), decimals={"gain over baseline (points)": 2, "margin (points)": 2})
 
-# %%
+# %% tags=["trained-numbers"]
 noise = sa.seed_noise(runs)
 top1_base, top1_se, top1_gain = sa.quoted_top1_gain()
 margin = sa.improvement(runs, "se_resnet20_cifar")
@@ -147,7 +147,7 @@ Markdown(
       "smaller than that margin."
 )
 
-# %%
+# %% tags=["trained-numbers"]
 claims.report(["se.improves", "cbam.improves"], budget, where)
 
 # %% [markdown]

@@ -109,11 +109,11 @@ plot_error_curves(curves, [("Plain nets", ["plain20", "plain56"]),
                         "He et al. Fig. 6")
 plt.show()
 
-# %%
+# %% tags=["trained-numbers"]
 formatted(sd.final_table(runs, DEGRADATION), decimals={"final training error (%)": 2,
                                                        "final test error (%)": 2})
 
-# %%
+# %% tags=["trained-numbers"]
 plain, residual = sd.gap(runs, "plain56", "plain20"), sd.gap(runs, "resnet56", "resnet20")
 steps = sd.optimiser_steps(runs)
 if plain.above:
@@ -130,7 +130,7 @@ Markdown(
     "they are trained on, which is the quantity the paper plots."
 )
 
-# %%
+# %% tags=["trained-numbers"]
 claims.report(["resnet.degradation.plain", "resnet.degradation.residual"], budget, where)
 
 # %% [markdown]
@@ -178,7 +178,7 @@ sd.plot_spread_during_training(sd.gradient_spread(probe, by=("model", "seed", "s
                                caption=runs["plain20"][0].caption)
 plt.show()
 
-# %%
+# %% tags=["trained-numbers"]
 claims.report(["resnet.gradients.depth"], budget, where)
 
 # %% [markdown]
@@ -235,11 +235,11 @@ plot_error_curves(curves, [("Highway-32, its plain twin and ResNet-56", list(HIG
                   title="Fashion-MNIST: training error (solid) and test error (dashed)")
 plt.show()
 
-# %%
+# %% tags=["trained-numbers"]
 formatted(sd.final_table(runs, HIGHWAY), decimals={"final training error (%)": 2,
                                                    "final test error (%)": 2})
 
-# %%
+# %% tags=["trained-numbers"]
 final = sd.final_table(runs, HIGHWAY).set_index("net")["final training error (%)"]
 logits = sd.output_scale(sd.gradient_flow_at_init(HIGHWAY, sd.probe_images(budget), seed=seed))
 Markdown(
@@ -258,7 +258,7 @@ Markdown(
 # gates. The sigmoid's slope is at most 1/4 and about 0.10 at the initial bias, so the gates
 # learn more slowly than the layers they control unless their inputs push them back:
 
-# %%
+# %% tags=["trained-numbers"]
 ratio = sd.gate_gradient_ratio(sd.probe_frame(runs, ["highway32"]))
 formatted(ratio, decimals={"median gate/transform gradient ratio": 3})
 
@@ -268,10 +268,10 @@ formatted(ratio, decimals={"median gate/transform gradient ratio": 3})
 # %%
 formatted(sd.quoted_cifar_errors())
 
-# %%
+# %% tags=["trained-numbers"]
 claims.report(["highway.vs_plain", "highway.below_resnet"], budget, where)
 
-# %%
+# %% tags=["trained-numbers"]
 r = ratio.groupby("step")["median gate/transform gradient ratio"].mean()
 Markdown(
     "**What this says about the note's sigmoid conjecture.** Our measurements show two things "

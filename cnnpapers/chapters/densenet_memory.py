@@ -204,6 +204,22 @@ def copies_per_layer(num_layers: int = 5) -> pd.DataFrame:
 # note 004: backpropagation through + and through concatenation
 
 
+# float64 round-off of the gradient and equivalence checks: a difference below it is rounding,
+# whose exact size depends on which kernels the CPU runs, so it is shown only as the bound.
+ROUNDOFF = 1e-12
+
+
+def roundoff_text(x: float) -> str:
+    """A float64 difference as the book prints it: the bound when it is round-off, else 1 digit."""
+    return f"< {ROUNDOFF:.0e}" if abs(x) < ROUNDOFF else f"{x:.1e}"
+
+
+def show_roundoff(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its ``max |a − b|`` difference columns as :func:`roundoff_text`."""
+    return frame.assign(**{c: frame[c].map(roundoff_text) for c in frame.columns
+                           if c.startswith("max |")})
+
+
 @_memo
 def concat_backprop_check(n: int = 6, batch_size: int = 3, seed: int = 0) -> pd.DataFrame:
     """Note 004's formulas on l1 → o1 = W·l1 → o → l2 = tanh(V·o) → L = ½‖l2‖², in float64.

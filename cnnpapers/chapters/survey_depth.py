@@ -234,9 +234,11 @@ def build(arch: Arch | str, seed: int = 0, num_classes: int = 10, in_channels: i
 
 @functools.lru_cache(maxsize=4)
 def _gradient_flow_at_init(keys: tuple[str, ...], n: int, seed: int) -> pd.DataFrame:
+    # float64, so the probe's digits do not depend on which fp32 kernels the CPU happens to run;
+    # train mode: BN on batch statistics
     x, y = probe_batch(n)
-    models = {k: build(k, seed).train() for k in keys}  # train mode: BN on batch statistics
-    return compare_gradient_flow(models, x, y)
+    models = {k: build(k, seed).double().train() for k in keys}
+    return compare_gradient_flow(models, x.double(), y)
 
 
 def gradient_flow_at_init(keys: Sequence[str], n: int = 128, seed: int = 0) -> pd.DataFrame:

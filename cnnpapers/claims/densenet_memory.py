@@ -11,7 +11,6 @@ from . import Context, Evidence, Verdict, claim
 
 CHAPTER = "densenet_memory"
 NOTE4_MEMORY = "note 004, DenseNet特别耗费显存吗?"
-EXACT = 1e-12  # float64 round-off of the gradient checks
 
 
 def _verdict(ok: bool) -> Verdict:
@@ -76,7 +75,8 @@ def _copies_claim(ctx: Context) -> Evidence:
 def _backprop_formula(ctx: Context) -> Evidence:
     table = mem.concat_backprop_check()
     worst = float(table[["max |∂o/∂l1 − note's Jacobian|", "max |autograd − formula|"]].max().max())
-    return Evidence(f"largest difference from autograd {worst:.1e}", _verdict(worst < EXACT),
+    return Evidence(f"largest difference from autograd {mem.roundoff_text(worst)}",
+                    _verdict(worst < mem.ROUNDOFF),
                     "float64; Jacobians and gradients of both cases")
 
 
@@ -88,8 +88,8 @@ def _backprop_formula(ctx: Context) -> Evidence:
 def _backprop_block(ctx: Context) -> Evidence:
     table = mem.block_gradient_check()
     worst = float(table["max |autograd − Σ reader slices|"].max())
-    return Evidence(f"{len(table)} feature maps, largest difference {worst:.1e}",
-                    _verdict(worst < EXACT),
+    return Evidence(f"{len(table)} feature maps, largest difference {mem.roundoff_text(worst)}",
+                    _verdict(worst < mem.ROUNDOFF),
                     "autograd's gradient of every x_j equals the sum of its slices of the input "
                     "gradients of all its readers (float64, a 5-layer block, k = 4)")
 
@@ -104,7 +104,7 @@ def _artefact(ctx: Context) -> Evidence:
     deepest = table.iloc[-1]
     linear = _fit(ctx.budget, "memory-efficient")["growth"] == "linear"
     ok = diff < 1e-10 and linear and bool((table["naive / efficient"] > 1).all())
-    return Evidence(f"same outputs and gradients (largest difference {diff:.1e}); "
+    return Evidence(f"same outputs and gradients (largest difference {mem.roundoff_text(diff)}); "
                     f"{deepest['naive / efficient']:.1f}× less saved memory at L = "
                     f"{int(deepest['depth'])}", _verdict(ok),
                     "float64 forward and backward with shared weights; memory from the depth sweep")
