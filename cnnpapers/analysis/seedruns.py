@@ -23,9 +23,46 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..published import accuracy_floor, published_for
 from .plots import finish, label, new_figure
 
 COLOURS = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown")
+
+
+def converged(result) -> bool:
+    """Whether a trained run reached the accuracy floor of its model and dataset, i.e. counts as
+    evidence; a run at the ``smoke`` budget or on a dataset without a floor never does."""
+    floor = accuracy_floor(result.config["dataset"], result.config["model"])
+    return (result.config["budget"] != "smoke" and floor is not None
+            and result.metrics["test_accuracy"] >= floor)
+
+
+def final_accuracies(results: Sequence) -> pd.DataFrame:
+    """One row per run: its seed, final and best test accuracy (%), the floor it must reach and
+    whether it did (:func:`converged`)."""
+    rows = []
+    for r in results:
+        floor = accuracy_floor(r.config["dataset"], r.config["model"])
+        rows.append({"seed": r.config["seed"],
+                     "final test accuracy (%)": 100 * r.metrics["test_accuracy"],
+                     "best test accuracy (%)": 100 * (1 - r.metrics["best_test_error"]),
+                     "floor (%)": None if floor is None else 100 * floor,
+                     "converged": converged(r)})
+    return pd.DataFrame(rows)
+
+
+def mean_and_standard_error(values: Sequence[float]) -> tuple[float, float | None]:
+    """The mean and its standard error over seeds (``None`` with a single seed)."""
+    v = np.asarray(values, dtype=float)
+    return float(v.mean()), (float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else None)
+
+
+def published_table(model: str) -> pd.DataFrame:
+    """The published Fashion-MNIST rows of ``model``'s family, as quoted (accuracy in %)."""
+    return pd.DataFrame([{"classifier (quoted)": p.classifier, "parameters": p.parameters,
+                          "preprocessing": p.preprocessing,
+                          "test accuracy (%)": 100 * p.test_accuracy}
+                         for p in published_for(model)])
 
 
 def curves_frame(runs: Mapping[str, Sequence]) -> pd.DataFrame:
