@@ -27,6 +27,7 @@ from . import results
 from .budgets import get_budget
 from .papers import PAPERS, Paper
 from .provenance import REPO_ROOT
+from .published import accuracy_floor
 from .registry import Category, list_models, model_info
 
 TOC = REPO_ROOT / "_toc.yml"
@@ -314,6 +315,46 @@ def _inventory_tables(inventory: pd.DataFrame) -> str:
         seed=inventory["seed"].astype(str),
     )
     return f"{_markdown(summary.astype(str))}\n\n{_markdown(listing.astype(str))}"
+
+
+def trained_runs(budget: str, root: Path | None = None) -> pd.DataFrame:
+    """Every stored training run at ``budget``: what it trained (images × epochs, seed), the
+    test accuracy it reached against its floor (:func:`~cnnpapers.analysis.seedruns.converged`)
+    and its wall time."""
+    from .analysis.seedruns import converged
+
+    get_budget(budget)
+    root = results.results_root() if root is None else Path(root)
+    rows = []
+    for _, r in results.scan(root / budget).found:
+        m = r.metrics
+        if "test_accuracy" not in m or "model" not in r.config:
+            continue  # a benchmark or a sweep, not a training run
+        floor = accuracy_floor(r.config["dataset"], r.config["model"])
+        rows.append({
+            "chapter": r.experiment.split("/")[0], "experiment": r.experiment,
+            "model": r.config["model"], "seed": r.config["seed"],
+            "training images × epochs": f"{m['train_images']:,} × {m['epochs']}",
+            "test images": m["test_images"], "test accuracy (%)": 100 * m["test_accuracy"],
+            "floor (%)": NO_VALUE if floor is None else f"{100 * floor:.0f}",
+            "converged": "✓" if converged(r) else "✗",
+            "wall time (min)": (r.provenance.get("wall_time_s") or math.nan) / 60,
+        })
+    return pd.DataFrame(rows, columns=[
+        "chapter", "experiment", "model", "seed", "training images × epochs", "test images",
+        "test accuracy (%)", "floor (%)", "converged", "wall time (min)"])
+
+
+def trained_runs_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per chapter: runs, how many converged, and their wall time in hours (with a total)."""
+    if runs.empty:
+        return pd.DataFrame(columns=["chapter", "runs", "converged", "wall time (h)"])
+    per = runs.groupby("chapter").agg(runs=("experiment", "size"),
+                                      converged=("converged", lambda c: int((c == "✓").sum())),
+                                      minutes=("wall time (min)", "sum"))
+    per.loc["all chapters"] = per.sum()
+    per["wall time (h)"] = per.pop("minutes") / 60
+    return per.reset_index()
 
 
 def budget_table(schedules: Iterable[str] = ("fashion-mnist", "densenet-cifar")) -> pd.DataFrame:

@@ -26,7 +26,10 @@
 #
 # - **reproduced** — our number agrees with the quote (at its rounding, or within the stated
 #   tolerance); **partly reproduced** — the direction holds, the size does not;
-#   **not reproduced** — it does not hold here;
+#   **not reproduced** — it does not hold here (for a trained claim: the opposite of the claim,
+#   beyond two standard errors over seeds);
+# - **inconclusive at this budget** — a trained claim whose gap is within two standard errors,
+#   or whose runs did not reach their accuracy floor; the detail says what would decide it;
 # - **needs CIFAR/SVHN/ImageNet** or **needs a GPU** — this budget or dataset cannot test it;
 # - **not run at this budget** — the chapter's experiment has no stored result at this budget.
 

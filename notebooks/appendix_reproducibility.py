@@ -32,7 +32,7 @@ seed = 0
 device = "auto"  # auto | cpu | cuda
 
 # %% tags=["hide-input"]
-from IPython.display import Markdown
+from IPython.display import Markdown, display
 
 from cnnpapers import bookpages
 from cnnpapers.book import page_provenance, table
@@ -41,6 +41,24 @@ page_provenance(budget, device)
 
 # %% tags=["hide-input", "full-width"]
 table(bookpages.budget_table())
+
+# %% [markdown]
+# ## Trained runs at this budget
+#
+# Every training run stored at this page's budget, with exactly what it trained and the test
+# accuracy it reached. A run is *converged* when it reached the book's floor for its dataset
+# (Fashion-MNIST: 90 %, 88 % for LeNet-5); only converged runs count as evidence for a claim, and
+# a chapter whose runs did not converge says its trained claims are inconclusive at this budget.
+# Wall time is the run's own, on the machine its provenance names.
+
+# %% tags=["hide-input"]
+runs = bookpages.trained_runs(budget)
+if runs.empty:
+    display(Markdown(f"No training run is stored at the `{budget}` budget"
+                     + (" (it never stores results)." if budget == "smoke" else ".")))
+else:
+    display(table(bookpages.trained_runs_summary(runs), floatfmt=".2f"))
+    display(table(runs, floatfmt=".2f"))
 
 # %% [markdown]
 # ## The results cache

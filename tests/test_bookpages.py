@@ -385,3 +385,28 @@ def test_the_benchmarks_appendix_names_every_registered_benchmark():
     page = (ROOT / "book" / "appendix_benchmarks.md").read_text()
     named = [name for name in bench.BENCHMARKS if name != "all"]
     assert named and all(f"`{name}`" in page for name in named)
+
+
+def _store_run(root, experiment, model, accuracy, seed=0, wall_time_s=120.0):
+    config = {"model": model, "dataset": "fashion-mnist", "budget": "cpu", "seed": seed}
+    metrics = {"test_accuracy": accuracy, "best_test_error": 1 - accuracy,
+               "train_images": 60_000, "epochs": 15, "test_images": 10_000}
+    results.save(results.Result(experiment, config, metrics, {}, {"wall_time_s": wall_time_s}),
+                 root)
+
+
+def test_trained_runs_list_what_trained_and_whether_it_reached_its_floor(tmp_path):
+    _store_run(tmp_path, "opening/lenet5/seed0", "lenet5", 0.885)
+    _store_run(tmp_path, "opening/lenet5/seed1", "lenet5", 0.870, seed=1)
+    _store_run(tmp_path, "survey_depth/resnet20/seed0", "resnet20_cifar", 0.91, wall_time_s=600)
+    _store(tmp_path, "bench/train-speed")  # a benchmark: not a training run
+    runs = bookpages.trained_runs("cpu", root=tmp_path)
+    assert runs["experiment"].tolist() == ["opening/lenet5/seed0", "opening/lenet5/seed1",
+                                           "survey_depth/resnet20/seed0"]
+    assert runs["converged"].tolist() == ["✓", "✗", "✓"]
+    assert runs["floor (%)"].tolist() == ["88", "88", "90"]
+    assert runs["training images × epochs"].iloc[0] == "60,000 × 15"
+    summary = bookpages.trained_runs_summary(runs).set_index("chapter")
+    assert summary.loc["opening", ["runs", "converged"]].tolist() == [2, 1]
+    assert summary.loc["all chapters", "wall time (h)"] == pytest.approx((240 + 600) / 3600)
+    assert bookpages.trained_runs("gpu", root=tmp_path).empty

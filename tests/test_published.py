@@ -32,3 +32,22 @@ def test_floors():
     assert accuracy_floor("fashion-mnist", "lenet5") == 0.88
     assert accuracy_floor("fashion-mnist", "resnet20_cifar") == 0.90
     assert accuracy_floor("cifar10", "resnet20_cifar") is None
+
+
+def _run(model, accuracy, budget="cpu", dataset="fashion-mnist"):
+    from cnnpapers.results import Result
+
+    return Result("x/y", {"model": model, "dataset": dataset, "budget": budget, "seed": 0},
+                  {"test_accuracy": accuracy, "best_test_error": 1 - accuracy})
+
+
+def test_a_run_counts_as_converged_only_at_its_floor_and_never_at_smoke():
+    from cnnpapers.analysis.seedruns import converged, final_accuracies
+
+    assert converged(_run("lenet5", 0.885)) and not converged(_run("lenet5", 0.875))
+    assert converged(_run("resnet20_cifar", 0.90)) and not converged(_run("resnet20_cifar", 0.899))
+    assert not converged(_run("resnet20_cifar", 0.95, budget="smoke"))
+    assert not converged(_run("resnet20_cifar", 0.95, dataset="cifar10"))  # no floor set there
+    table = final_accuracies([_run("lenet5", 0.885), _run("lenet5", 0.875)])
+    assert table["converged"].tolist() == [True, False]
+    assert table["floor (%)"].tolist() == [88.0, 88.0]

@@ -117,6 +117,8 @@ class Difference:
     seeds: int  # the smaller of the two seed counts
     min_margin: float
     images: int | None = None  # images each error rate was measured on, if known
+    seed_variance: float | None = None  # var(a) + var(b) of single seeds; None with one seed
+    sampling_variance: float = 0.0  # the binomial part of the difference's variance
 
     @property
     def above(self) -> bool:
@@ -129,6 +131,17 @@ class Difference:
     @property
     def within(self) -> bool:
         return not (self.above or self.below)
+
+    def seeds_to_decide(self) -> int | None:
+        """Seeds per net at which a gap of this size would clear two standard errors, if each
+        seed spreads as measured; ``None`` when more seeds cannot decide it (the gap is inside
+        the test set's own sampling error or the minimum margin: a longer run or more test
+        images might) or when one seed leaves the spread unmeasured."""
+        half_gap_squared = (self.diff / 2) ** 2
+        if (self.seed_variance is None or abs(self.diff) <= self.min_margin
+                or half_gap_squared <= self.sampling_variance):
+            return None
+        return max(2, math.ceil(self.seed_variance / (half_gap_squared - self.sampling_variance)))
 
     def noise(self) -> str:
         """How the margin was set, in words (values are fractions, shown in points = %)."""
@@ -148,11 +161,14 @@ def difference(a: Sequence[float], b: Sequence[float], *, min_margin: float,
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.size == 0 or b.size == 0:
         raise ValueError("difference needs at least one value on each side")
-    variance = 0.0
-    if a.size > 1 and b.size > 1:
-        variance += a.var(ddof=1) / a.size + b.var(ddof=1) / b.size
+    seed_variance = (float(a.var(ddof=1) + b.var(ddof=1)) if a.size > 1 and b.size > 1
+                     else None)
+    sampling = 0.0
     if n:
         p, q = a.mean(), b.mean()
-        variance += (p * (1 - p) + q * (1 - q)) / n
+        sampling = float((p * (1 - p) + q * (1 - q)) / n)
+    variance = sampling + (0.0 if seed_variance is None
+                           else a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
     margin = max(min_margin, 2 * math.sqrt(variance))
-    return Difference(float(a.mean() - b.mean()), margin, int(min(a.size, b.size)), min_margin, n)
+    return Difference(float(a.mean() - b.mean()), margin, int(min(a.size, b.size)), min_margin, n,
+                      seed_variance, sampling)

@@ -28,6 +28,7 @@ from typing import Callable
 import pandas as pd
 
 from .. import results
+from ..analysis.seedruns import Difference
 from ..budgets import get_budget
 
 
@@ -35,6 +36,7 @@ class Verdict(str, enum.Enum):
     REPRODUCED = "reproduced"
     PARTLY = "partly reproduced"
     NOT_REPRODUCED = "not reproduced"
+    INCONCLUSIVE = "inconclusive at this budget"
     NEEDS_DATA = "needs CIFAR/SVHN/ImageNet"
     NEEDS_GPU = "needs a GPU"
     NOT_RUN = "not run at this budget"
@@ -107,6 +109,29 @@ def get_claim(id: str) -> Claim:
         raise ValueError(f"unknown claim {id!r}; see cnnpapers.claims.list_claims()") from None
 
 
+def trained_verdict(gap: Difference, *, expect: str, converged: bool) -> tuple[Verdict, str]:
+    """The one rule for a trained claim that compares two nets (``gap``: first minus second,
+    over seeds, with its two-standard-error margin; ``expect``: ``"above"`` or ``"below"``, the
+    sign the note's sentence predicts): reproduced when the gap has that sign and clears the
+    margin, not reproduced when it has the other sign and clears it, otherwise inconclusive at
+    this budget, with what would decide it. Runs that did not reach their accuracy floor
+    (``converged`` false) are no evidence either way."""
+    if expect not in ("above", "below"):
+        raise ValueError(f"expect must be 'above' or 'below', got {expect!r}")
+    if not converged:
+        return Verdict.INCONCLUSIVE, ("a run stayed below its accuracy floor, so it is no "
+                                      "evidence; train longer (a higher budget) to decide")
+    agrees, opposes = (gap.above, gap.below) if expect == "above" else (gap.below, gap.above)
+    if agrees:
+        return Verdict.REPRODUCED, ""
+    if opposes:
+        return Verdict.NOT_REPRODUCED, "the opposite of the claim, beyond the margin, at this budget"
+    seeds = gap.seeds_to_decide()
+    return Verdict.INCONCLUSIVE, ("within the margin; " + (
+        f"about {seeds} seeds per net would decide a gap of this size" if seeds else
+        "more seeds alone would not decide it (a longer run or more test images might)"))
+
+
 SMOKE_NOTE = "smoke budget: these numbers show that the code runs, not the claim"
 
 
@@ -121,7 +146,7 @@ def evaluate(id: str, budget: str, device: str = "cpu", run: bool = True) -> Evi
     return evidence
 
 
-_JUDGED = (Verdict.REPRODUCED, Verdict.PARTLY, Verdict.NOT_REPRODUCED)
+_JUDGED = (Verdict.REPRODUCED, Verdict.PARTLY, Verdict.NOT_REPRODUCED, Verdict.INCONCLUSIVE)
 
 
 def ledger(budget: str, device: str = "cpu", run: bool = False, chapter: str | None = None) -> pd.DataFrame:

@@ -10,9 +10,10 @@ stored results when the context may not train.
 from __future__ import annotations
 
 from ..analysis.cost import model_cost
+from ..analysis.seedruns import converged
 from ..chapters import survey_attention as sa
 from ..registry import count_parameters, create_model, model_info
-from . import Context, Evidence, Verdict, claim
+from . import Context, Evidence, Verdict, claim, trained_verdict
 
 CHAPTER = "survey_attention"
 TAXONOMY = "note 001, taxonomy (Feature-map exploitation; Attention based CNNs)"
@@ -77,15 +78,15 @@ def _trained(ctx: Context, model: str, against: str = sa.BASELINE) -> Evidence:
         return Evidence("no stored run", Verdict.NOT_RUN,
                         f"the chapter's runs at budget {ctx.budget} are not stored yet")
     d = sa.improvement(runs, model, against)
-    verdict = (Verdict.REPRODUCED if d.above else
-               Verdict.PARTLY if d.diff > 0 else Verdict.NOT_REPRODUCED)
+    compared = [r for net in (model, against) for r in runs[net]]
+    verdict, why = trained_verdict(d, expect="above",
+                                   converged=all(converged(r) for r in compared))
     r = runs[model][0].metrics
     steps = r["epochs"] * (r["train_images"] // r["batch_size"])
     return Evidence(
         f"{against} − {model} test error: {d.diff * 100:+.2f} points", verdict,
         f"{d.noise()}; Fashion-MNIST, ResNet-20, {r['train_images']:,} training images, "
-        f"{steps:,} steps" + ("; lower, but within the noise: inconclusive"
-                              if verdict is Verdict.PARTLY else ""))
+        f"{steps:,} steps" + (f"; {why}" if why else ""))
 
 
 @claim("se.improves", trained=True, chapter=CHAPTER, source=TAXONOMY + "; Hu et al. 2018, Table 2",
