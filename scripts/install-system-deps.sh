@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Debian packages the project needs: Fashion-MNIST (the embedded dataset) and Chromium (the
-# real-browser check of the built book). Idempotent; uses sudo only when not root.
+# Debian packages the project needs: Fashion-MNIST (the embedded dataset), Chromium (the
+# real-browser check of the built book) and MathJax (which the built book serves itself, so its
+# math renders offline). Idempotent; uses sudo only when not root.
 set -euo pipefail
-packages=(dataset-fashion-mnist chromium)
+packages=(dataset-fashion-mnist chromium libjs-mathjax)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

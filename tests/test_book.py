@@ -4,10 +4,13 @@ The book is built once per session into a temporary folder (``jupyter-book build
 broken cross-reference or a missing page fails the build), every link of every built page is
 checked on disk (nothing is fetched), and every page of the toc is opened in Debian's headless
 Chromium: it loads, its images load, it shows no error output, and every internal link in it
-resolves. Screenshots of the landing page, one chapter and the claims ledger are saved under
-``_build/screenshots/`` for the people reviewing a change.
+resolves. A page with math is opened with the network blocked: the book serves its own MathJax
+(``cnnpapers.offline_mathjax``), so the formulas still typeset. Screenshots of the landing page,
+one chapter and the claims ledger are saved under ``_build/screenshots/`` for the people reviewing
+a change.
 """
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +27,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 PAGES = bookpages.toc_files()
 SCREENSHOT_CHAPTER = "book/opening"
+MATH_PAGE = "book/densenet_memory"  # inline and display math ($...$, $$...$$)
+MATHJAX_SCRIPT = re.compile(r'<script[^>]*\ssrc="([^"?]*/MathJax\.js)\?config=TeX-AMS_CHTML"')
+REMOTE_MATHJAX = re.compile(r"(?:https?:)?//[^\s\"'<>]*mathjax", re.IGNORECASE)
 # Jupyter Book 1.0.4 with sphinx-thebe 0.3.1 writes thebe's one-line configuration script twice
 # into every page; the second copy's redeclaration throws, harmlessly (the first copy stands, and
 # the book does not use thebe). Any other JavaScript error fails the test.
@@ -74,6 +80,21 @@ def test_claims_ledger_links_every_claim_to_the_chapter_page_that_shows_it(html_
         if chapter in in_book:
             assert f'href="{chapter}.html"' in text, f"no link to {chapter} in the ledger"
             assert (page.parent / f"{chapter}.html").exists()
+
+
+def test_pages_with_math_load_the_books_own_mathjax_and_none_a_remote_one(html_dir):
+    mathjax = (html_dir / "_static" / "mathjax" / "MathJax.js").resolve()
+    assert mathjax.is_file()
+    assert page_file(html_dir, MATH_PAGE).read_text().count('class="math') > 1
+    for page in html_dir.rglob("*.html"):
+        if {"_static", "_sources"} & set(page.parts):
+            continue
+        name, text = page.relative_to(html_dir), page.read_text(errors="replace")
+        assert not REMOTE_MATHJAX.search(text), f"{name} names a remote MathJax"
+        if 'class="math' in text:
+            scripts = MATHJAX_SCRIPT.findall(text)
+            assert len(scripts) == 1, f"{name} does not load MathJax, or loads it twice"
+            assert (page.parent / scripts[0]).resolve() == mathjax
 
 
 # --------------------------------------------------------------------------- in a real browser
@@ -180,3 +201,41 @@ def test_landing_page_opens_from_index_and_offers_every_part(html_dir, browser):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "landing.png", full_page=True)
     page.close()
+
+
+def test_math_typesets_with_the_network_blocked(html_dir, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    fetched, failed = [], []
+
+    def offline(route):
+        if route.request.url.startswith("file:"):
+            route.continue_()
+        else:
+            fetched.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", offline)
+    page = context.new_page()
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.goto(page_file(html_dir, MATH_PAGE).as_uri(), wait_until="load")
+    page.wait_for_function("() => window.MathJax && window.MathJax.isReady", timeout=30_000)
+    report = page.evaluate(r"""async () => {
+        // MathJax 2 posts "End" once it has typeset the page (at once when it already has)
+        await new Promise(done => MathJax.Hub.Register.StartupHook("End", done));
+        const math = Array.from(document.querySelectorAll('.math'));
+        // the web font the book ships: local() finds Debian's fonts-mathjax first on this machine
+        const woff = await document.fonts.load('16px MJXc-TeX-main-Rw', 'x')
+            .then(faces => faces.map(f => f.status), err => [String(err)]);
+        return {
+            math: math.length,
+            untypeset: math.filter(e => !e.querySelector('.MathJax_CHTML')).map(e => e.innerText),
+            raw: math.map(e => e.innerText).filter(t => /\\[()\[\]]|\$\$/.test(t)),
+            tex_errors: document.querySelectorAll('.mjx-noError, .mjx-merror, .MathJax_Error').length,
+            woff: woff,
+        };
+    }""")
+    context.close()
+    assert report["math"] > 1
+    assert report["untypeset"] == [] and report["raw"] == [] and report["tex_errors"] == 0
+    assert report["woff"] == ["loaded"]
+    assert fetched == [] and failed == []
