@@ -1,7 +1,9 @@
 """nbval on the chapters: what a stored smoke output must match, and what it need not.
 
 A cell tagged ``trained-numbers`` shows numbers that come out of training (errors, gradient
-norms during training, verdict details). At the ``smoke`` budget those come from a few optimiser
+norms during training, verdict details), or that amplify rounding as training does (the deep
+plain net's gradients at initialisation: batch normalisation divides by the near-zero variance
+of dead channels, so even float64 digits move by 0.3 % between AVX2 and SSE kernels). At the ``smoke`` budget those come from a few optimiser
 steps whose last bits depend on the CPU's kernels (AVX2, AVX-512, thread count), and one image
 that flips class moves a 128-image accuracy by 0.78 points. So nbval compares such a cell's
 output with every number masked: its words, table structure and verdicts must match exactly,

@@ -150,12 +150,12 @@ plot_gradient_flow(init, caption=caption_for(budget, "cpu") + " · at initialisa
                    title="‖∂L/∂W‖ per layer at initialisation (He init, BN in train mode)")
 plt.show()
 
-# %%
+# %% tags=["trained-numbers"]
 spread = sd.gradient_spread(init)
 formatted(spread, decimals={"input-side third": 3, "output-side third": 3, "ratio": 1,
                             "orders": 2})
 
-# %%
+# %% tags=["trained-numbers"]
 s = spread.set_index("model")["orders"]
 grows = "grows" if s["plain56"] > 0 else "shrinks"
 Markdown(
