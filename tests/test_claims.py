@@ -59,6 +59,17 @@ def test_a_trained_claim_has_no_verdict_at_the_smoke_budget(monkeypatch):
 
 # ---------------------------------------------------------------- the rule for trained claims
 
+def _runs(accuracy):
+    """A run on Fashion-MNIST that reached ``accuracy``."""
+    from cnnpapers.results import Result
+
+    return [Result("x/y", {"model": "resnet20_cifar", "dataset": "fashion-mnist", "budget": "cpu",
+                           "seed": 0}, {"test_accuracy": accuracy})]
+
+
+CONVERGED = _runs(0.92)
+
+
 def _gap(first, second, n=10_000):
     from cnnpapers.analysis.seedruns import difference
 
@@ -73,19 +84,20 @@ def _gap(first, second, n=10_000):
     ([0.05, 0.20, 0.125], [0.04, 0.13, 0.085], "above", claims.Verdict.INCONCLUSIVE),
 ])
 def test_the_trained_rule_follows_the_gap_and_its_margin(first, second, expect, verdict):
-    assert claims.trained_verdict(_gap(first, second), expect=expect, converged=True)[0] is verdict
+    assert claims.trained_verdict(_gap(first, second), expect=expect, runs=CONVERGED)[0] is verdict
 
 
 def test_the_trained_rule_flips_as_the_gap_crosses_two_standard_errors():
     second = [0.100, 0.102, 0.098]
     margins = [_gap([0.100 + d] * 2 + [0.102 + d], second) for d in (0.002, 0.02)]
-    assert [claims.trained_verdict(g, expect="above", converged=True)[0] for g in margins] == [
+    assert [claims.trained_verdict(g, expect="above", runs=CONVERGED)[0] for g in margins] == [
         claims.Verdict.INCONCLUSIVE, claims.Verdict.REPRODUCED]
 
 
 def test_runs_below_their_floor_are_no_evidence():
     clear = _gap([0.30, 0.31, 0.32], [0.10, 0.11, 0.12])
-    verdict, why = claims.trained_verdict(clear, expect="above", converged=False)
+    verdict, why = claims.trained_verdict(clear, expect="above",
+                                          runs=CONVERGED + _runs(0.899))
     assert verdict is claims.Verdict.INCONCLUSIVE and "accuracy floor" in why
 
 
@@ -99,16 +111,16 @@ def test_an_inconclusive_gap_says_how_many_seeds_would_decide_it():
     se = np.sqrt((np.var(a, ddof=1) + np.var(b, ddof=1)) / seeds + gap.sampling_variance)
     assert 2 * se < abs(gap.diff) <= 2 * np.sqrt(
         (np.var(a, ddof=1) + np.var(b, ddof=1)) / (seeds - 1) + gap.sampling_variance)
-    _, why = claims.trained_verdict(gap, expect="above", converged=True)
+    _, why = claims.trained_verdict(gap, expect="above", runs=CONVERGED)
     assert f"about {seeds} seeds" in why
 
 
 def test_a_gap_inside_the_test_sets_own_noise_cannot_be_decided_by_seeds():
     gap = _gap([0.100, 0.1001, 0.1002], [0.0995, 0.0996, 0.0997], n=1_000)
     assert gap.seeds_to_decide() is None
-    assert "would not decide" in claims.trained_verdict(gap, expect="above", converged=True)[1]
+    assert "would not decide" in claims.trained_verdict(gap, expect="above", runs=CONVERGED)[1]
 
 
 def test_the_rule_refuses_an_unknown_direction():
     with pytest.raises(ValueError, match="'above' or 'below'"):
-        claims.trained_verdict(_gap([0.1, 0.2], [0.1, 0.2]), expect="higher", converged=True)
+        claims.trained_verdict(_gap([0.1, 0.2], [0.1, 0.2]), expect="higher", runs=CONVERGED)

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 import pkgutil
 from importlib import import_module
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import pandas as pd
 
 from .. import results
-from ..analysis.seedruns import Difference
+from ..analysis.seedruns import Difference, converged
 from ..budgets import get_budget
 
 
@@ -109,16 +109,16 @@ def get_claim(id: str) -> Claim:
         raise ValueError(f"unknown claim {id!r}; see cnnpapers.claims.list_claims()") from None
 
 
-def trained_verdict(gap: Difference, *, expect: str, converged: bool) -> tuple[Verdict, str]:
+def trained_verdict(gap: Difference, *, expect: str, runs: Iterable[results.Result]) -> tuple[Verdict, str]:
     """The one rule for a trained claim that compares two nets (``gap``: first minus second,
     over seeds, with its two-standard-error margin; ``expect``: ``"above"`` or ``"below"``, the
     sign the note's sentence predicts): reproduced when the gap has that sign and clears the
     margin, not reproduced when it has the other sign and clears it, otherwise inconclusive at
-    this budget, with what would decide it. Runs that did not reach their accuracy floor
-    (``converged`` false) are no evidence either way."""
+    this budget, with what would decide it. ``runs`` are the runs that must have reached their
+    accuracy floor (:func:`~cnnpapers.analysis.seedruns.converged`) to count as evidence."""
     if expect not in ("above", "below"):
         raise ValueError(f"expect must be 'above' or 'below', got {expect!r}")
-    if not converged:
+    if not all(converged(r) for r in runs):
         return Verdict.INCONCLUSIVE, ("a run stayed below its accuracy floor, so it is no "
                                       "evidence; train longer (a higher budget) to decide")
     agrees, opposes = (gap.above, gap.below) if expect == "above" else (gap.below, gap.above)

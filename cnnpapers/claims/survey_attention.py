@@ -10,7 +10,6 @@ stored results when the context may not train.
 from __future__ import annotations
 
 from ..analysis.cost import model_cost
-from ..analysis.seedruns import converged
 from ..chapters import survey_attention as sa
 from ..registry import count_parameters, create_model, model_info
 from . import Context, Evidence, Verdict, claim, trained_verdict
@@ -78,9 +77,8 @@ def _trained(ctx: Context, model: str, against: str = sa.BASELINE) -> Evidence:
         return Evidence("no stored run", Verdict.NOT_RUN,
                         f"the chapter's runs at budget {ctx.budget} are not stored yet")
     d = sa.improvement(runs, model, against)
-    compared = [r for net in (model, against) for r in runs[net]]
     verdict, why = trained_verdict(d, expect="above",
-                                   converged=all(converged(r) for r in compared))
+                                   runs=[r for net in (model, against) for r in runs[net]])
     r = runs[model][0].metrics
     steps = r["epochs"] * (r["train_images"] // r["batch_size"])
     return Evidence(

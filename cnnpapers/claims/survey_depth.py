@@ -7,7 +7,6 @@ initialisation); the degradation and highway claims read the chapter's runs
 
 from __future__ import annotations
 
-from ..analysis.seedruns import converged
 from ..chapters import survey_depth as sd
 from ..registry import model_info
 from . import Context, Evidence, Verdict, claim, trained_verdict
@@ -28,8 +27,7 @@ def _setup(runs: sd.Runs) -> str:
 
 def _judge(runs: sd.Runs, gap, expect: str) -> tuple[Verdict, str]:
     """:func:`trained_verdict` on the runs of the two nets compared."""
-    return trained_verdict(gap, expect=expect,
-                           converged=all(converged(r) for rs in runs.values() for r in rs))
+    return trained_verdict(gap, expect=expect, runs=[r for rs in runs.values() for r in rs])
 
 
 def _with(detail: str, why: str) -> str:
